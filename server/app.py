@@ -1,0 +1,101 @@
+"""The application factory: `create_app(settings)` wires every domain together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router, get
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import CacheControlHeader
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from server import __version__
+from server.accounts import admin_routes
+from server.accounts import routes as account_routes
+from server.accounts.csrf import check_csrf
+from server.accounts.middleware import auth_middleware
+from server.accounts.ratelimit import LoginLimiter
+from server.accounts.roles import ANY_USER, PUBLIC, authorize
+from server.assets import routes as asset_routes
+from server.audits import routes as audit_routes
+from server.checklists.routes import router as checklists_router
+from server.db import engine as db
+from server.findings import routes as findings_routes
+from server.health import healthz
+from server.settings import Settings
+from server.web.errors import EXCEPTION_HANDLERS
+from server.web.middleware import language_middleware, security_headers_middleware
+from server.web.templating import STATIC_DIR, build_environment
+
+
+@get("/", name="home", opt=ANY_USER)
+async def home() -> Redirect:
+    return Redirect("/checklists")
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = (settings or Settings.from_env()).with_secret()
+    db.configure(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await db.start(settings)
+        try:
+            yield
+        finally:
+            await db.stop()
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = Litestar(
+        route_handlers=[
+            home,
+            healthz,
+            *account_routes.ROUTES,
+            *admin_routes.ROUTES,
+            *audit_routes.ROUTES,
+            *findings_routes.ROUTES,
+            *asset_routes.ROUTES,
+            checklists_router,
+            create_static_files_router(
+                path="/static",
+                directories=[STATIC_DIR],
+                cache_control=CacheControlHeader(max_age=3600, public=True),
+                opt=PUBLIC,
+            ),
+        ],
+        lifespan=[lifespan],
+        template_config=TemplateConfig(
+            engine=JinjaTemplateEngine.from_environment(build_environment())
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[security_headers_middleware, auth_middleware, language_middleware],
+        guards=[authorize],
+        before_request=check_csrf,
+        openapi_config=OpenAPIConfig(
+            title="Auditrail API",
+            version=__version__,
+            path="/api/v1/schema",
+            render_plugins=[JsonRenderPlugin()],
+            openapi_router=Router(path="/api/v1/schema", route_handlers=[], opt=ANY_USER),
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", description="API token"),
+            }),
+            security=[{"bearer": []}],
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.login_limiter = LoginLimiter()
+    return app

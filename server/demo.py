@@ -1,0 +1,96 @@
+"""The demo data set: loaded into an empty database by `make run` (AUDITRAIL_DEMO=1)
+and by `auditrail demo`. Idempotent: running it twice changes nothing."""
+
+from __future__ import annotations
+
+from server.accounts.roles import Role
+from server.accounts.tables import User
+from server.accounts.users import UserInput, create_user
+from server.changelog import record
+from server.changelog.record import SYSTEM
+from server.org.tables import OrgUnit, Project
+
+ORG_UNITS = [
+    ("QA", "质量部", "Quality Department"),
+    ("PMO", "项目管理部", "Project Management Department"),
+    ("OPS", "运行维护部", "O&M Department"),
+    ("BIZ", "商务部", "Business Department"),
+]
+
+PROJECTS = [
+    (
+        "P-2026-001",
+        "市级政务云运维服务项目",
+        "City government cloud O&M service",
+        "OPS",
+        "execution",
+        "市大数据中心",
+    ),
+    (
+        "P-2026-002",
+        "医院信息系统升级项目",
+        "Hospital information system upgrade",
+        "PMO",
+        "plan",
+        "市第一人民医院",
+    ),
+    ("P-2026-003", "园区网络改造项目", "Campus network refit", "PMO", "closure", "高新区管委会"),
+]
+
+
+DEMO_PASSWORD = "demo"
+# login = role name; (display name, department, project codes)
+USERS = {
+    Role.admin: ("系统管理员 Admin", "QA", []),
+    Role.quality_manager: ("王质量 Wang (Quality Manager)", "QA", []),
+    Role.auditor: ("李审核 Li (Auditor)", "QA", ["P-2026-001", "P-2026-002", "P-2026-003"]),
+    Role.engineer: ("张工程 Zhang (Engineer)", "OPS", ["P-2026-001"]),
+    Role.owner: ("赵负责 Zhao (Action Owner)", "PMO", ["P-2026-002"]),
+}
+
+
+async def load_demo() -> dict[str, int]:
+    """Create what is missing of the demo set; returns how many rows were added."""
+    added = {"org_units": 0, "projects": 0, "users": 0}
+    units: dict[str, int] = {}
+    for code, zh, en in ORG_UNITS:
+        row = await OrgUnit.objects().get(OrgUnit.code == code)
+        if row is None:
+            row = await record.create(OrgUnit(code=code, name_zh=zh, name_en=en), SYSTEM)
+            added["org_units"] += 1
+        units[code] = row.id
+    for code, zh, en, unit, phase, client in PROJECTS:
+        if not await Project.exists().where(Project.code == code):
+            await record.create(
+                Project(
+                    code=code,
+                    name_zh=zh,
+                    name_en=en,
+                    org_unit=units[unit],
+                    phase=phase,
+                    client=client,
+                ),
+                SYSTEM,
+            )
+            added["projects"] += 1
+    project_ids = {p["code"]: p["id"] for p in await Project.select(Project.code, Project.id)}
+    for role, (name, unit, projects) in USERS.items():
+        if await User.exists().where(User.login == role.value):
+            continue
+        data = UserInput(
+            login=role.value,
+            name=name,
+            roles=[role.value],
+            org_unit=units[unit],
+            projects=[project_ids[c] for c in projects],
+        )
+        await create_user(data, DEMO_PASSWORD, SYSTEM, enforce_policy=False)
+        added["users"] += 1
+    from server.assets.demo import load_demo_assets
+
+    added["assets_and_schedules"] = await load_demo_assets()
+    return added
+
+
+async def database_is_empty() -> bool:
+    return await OrgUnit.count() == 0

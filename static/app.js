@@ -1,0 +1,8 @@
+// Auditrail page behaviour. Loaded on every page; no inline scripts (CSP).
+"use strict";
+
+// Every htmx request carries the page's CSRF token as a header.
+document.addEventListener("htmx:configRequest", (event) => {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta) event.detail.headers["X-CSRF-Token"] = meta.content;
+});

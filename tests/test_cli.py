@@ -1,0 +1,70 @@
+"""The `auditrail` command line, run as a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from server.checklists.loader import load_file
+from server.settings import PROJECT_ROOT
+from tests.support import checklist_yaml
+
+
+def cli(*args: str, cwd: Path = PROJECT_ROOT, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_validate_library_passes_and_bad_files_fail(tmp_path: Path) -> None:
+    ok = cli("checklists", "validate")
+    assert ok.returncode == 0, ok.stderr
+    assert "0 problems" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        checklist_yaml().replace("max: 27", "max: 27\n        weight: -3"), encoding="utf-8"
+    )
+    result = cli("checklists", "validate", str(bad), cwd=tmp_path)
+    assert result.returncode == 1
+    assert (
+        "bad.yaml:" in result.stderr and "item S1.02: weight must not be negative" in result.stderr
+    )
+
+
+def test_xlsx_round_trip_through_the_cli(tmp_path: Path) -> None:
+    exported = cli(
+        "checklists", "export-xlsx", "inspection.ups.weekly", "--output", str(tmp_path / "ups.xlsx")
+    )
+    assert exported.returncode == 0, exported.stderr
+    imported = cli(
+        "checklists",
+        "import-xlsx",
+        str(tmp_path / "ups.xlsx"),
+        "--output",
+        str(tmp_path / "ups.yaml"),
+    )
+    assert imported.returncode == 0, imported.stderr
+    original = load_file(PROJECT_ROOT / "checklists" / "inspection" / "ups_weekly.yaml")
+    again = load_file(tmp_path / "ups.yaml")
+    assert again.checklist == original.checklist
+
+
+def test_import_of_a_broken_workbook_reports_and_fails(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"not a workbook")
+    result = cli("checklists", "import-xlsx", str(junk))
+    assert result.returncode == 1
+    assert "junk.xlsx: not an Excel workbook" in result.stderr
+
+
+def test_schema_command_matches_published_schema() -> None:
+    result = cli("checklists", "schema")
+    published = (PROJECT_ROOT / "docs" / "checklist.schema.json").read_text(encoding="utf-8")
+    assert result.stdout == published
