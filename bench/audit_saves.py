@@ -1,0 +1,209 @@
+"""Audit form and answer saves on a real server: form page time for 100- and 1000-item
+checklists (and req/s beside the same bytes served static), answer saves p50/p99 and
+saves/s at 1, 16, 64 and 100 concurrent clients on SQLite and PostgreSQL, and one save
+on a 10-item vs a 1000-item checklist.
+
+    .venv/bin/python -m bench.audit_saves [--engines sqlite,postgresql] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.harness import ROOT, login, median, percentile, server
+
+
+def write_checklist(directory: Path, items: int) -> str:
+    key = f"bench.items{items}"
+    lines = [
+        f"key: {key}",
+        "version: 1",
+        "kind: project_audit",
+        "scope: {phase: execution}",
+        f"title: {{zh-CN: 基准{items}项, en: Bench {items} items}}",
+        "sections:",
+    ]
+    per_section = 25
+    for s in range(0, items, per_section):
+        lines += [
+            f"  - id: S{s // per_section}",
+            f"    title: {{zh-CN: 第{s // per_section}节, en: Section {s // per_section}}}",
+            "    items:",
+        ]
+        for i in range(s, min(items, s + per_section)):
+            kind = ["yes_no_na", "pass_fail", "number", "text"][i % 4]
+            lines += [
+                f"      - id: I{i}",
+                f"        type: {kind}",
+                f"        prompt: {{zh-CN: 检查项{i}, en: Check {i}}}",
+                f"        guidance: {{zh-CN: 查看记录{i}, en: Look at record {i}}}",
+            ]
+            if kind == "number":
+                lines += [
+                    "        unit: {zh-CN: 摄氏度, en: °C}",
+                    "        min: 18",
+                    "        max: 27",
+                ]
+    (directory / f"{key}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return key
+
+
+def value_for(i: int, variant: int) -> object:
+    return [["yes", "no"], ["pass", "fail"], [20 + variant, 30], [f"note {variant}"] * 2][i % 4][
+        variant % 2
+    ]
+
+
+async def start_audits(url: str, token: str, key: str, count: int) -> list[int]:
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as client:
+        ids = []
+        for _ in range(count):
+            r = await client.post("/api/v1/audits", json={"checklist": key})
+            r.raise_for_status()
+            ids.append(r.json()["id"])
+        return ids
+
+
+async def saves(
+    url: str,
+    token: str,
+    audits: list[int],
+    items: int,
+    clients: int,
+    seconds: float,
+    interval: float = 0.0,
+) -> tuple[list[float], int, int]:
+    """Each client saves in a loop; with `interval`, it waits so that it sends at most one
+    save per interval (an auditor answering every few seconds), else back to back."""
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients + 4)
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60, limits=limits
+    ) as client:
+
+        async def worker(n: int) -> None:
+            nonlocal errors
+            audit = audits[n % len(audits)]
+            rng = random.Random(n)
+            if interval:
+                await asyncio.sleep(rng.random() * interval)  # spread the clients out
+            while time.perf_counter() < stop:
+                started = time.perf_counter()
+                i = rng.randrange(items)
+                t0 = time.perf_counter()
+                r = await client.put(
+                    f"/api/v1/audits/{audit}/answers/I{i}",
+                    json={"value": value_for(i, rng.randrange(1000))},
+                )
+                latencies.append((time.perf_counter() - t0) * 1000)
+                if r.status_code != 200:
+                    errors += 1
+                if interval:
+                    await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
+
+        await asyncio.gather(*(worker(n) for n in range(clients)))
+    return latencies, errors, len(latencies)
+
+
+def form_page(url: str, audit: int, rounds: int = 15) -> tuple[float, bytes]:
+    with httpx.Client(base_url=url, timeout=60, follow_redirects=True) as client:
+        login(client, "auditor")
+        times = []
+        body = b""
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            r = client.get(f"/audits/{audit}")
+            times.append((time.perf_counter() - t0) * 1000)
+            r.raise_for_status()
+            body = r.content
+        return median(times), body
+
+
+async def throughput(
+    url: str, path: str, cookies: httpx.Cookies | None, seconds: float, clients: int = 8
+) -> float:
+    done = 0
+    stop = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=url, cookies=cookies, timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < stop:
+                (await client.get(path)).raise_for_status()
+                done += 1
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return done / seconds
+
+
+def run_engine(engine: str, seconds: float) -> None:
+    directory = Path(tempfile.mkdtemp(prefix="bench-checklists-"))
+    keys = {n: write_checklist(directory, n) for n in (10, 100, 1000)}
+    print(f"\n== {engine} ==")
+    with server(engine, directory) as srv:
+        token = srv.token("auditor")
+        for n in (100, 1000):
+            (audit,) = asyncio.run(start_audits(srv.url, token, keys[n], 1))
+            ms, body = form_page(srv.url, audit)
+            static = ROOT / "static" / f"bench-page-{n}.html"
+            static.write_bytes(body)
+            try:
+                with httpx.Client(base_url=srv.url, timeout=60, follow_redirects=True) as c:
+                    login(c, "auditor")
+                    cookies = c.cookies
+                dyn = asyncio.run(throughput(srv.url, f"/audits/{audit}", cookies, seconds / 2))
+                sta = asyncio.run(throughput(srv.url, f"/static/{static.name}", None, seconds / 2))
+            finally:
+                static.unlink()
+            print(
+                f"form page {n:>4} items: median {ms:7.1f} ms, {len(body) / 1024:6.0f} KiB; "
+                f"{dyn:6.1f} req/s vs {sta:6.1f} req/s for the same bytes static "
+                f"(ratio {sta / dyn:4.1f}x)"
+            )
+        for n in (10, 1000):
+            audits = asyncio.run(start_audits(srv.url, token, keys[n], 1))
+            lat, errors, count = asyncio.run(saves(srv.url, token, audits, n, 1, seconds / 2))
+            print(
+                f"one client, {n:>4}-item checklist: p50 {percentile(lat, 50):6.1f} ms, "
+                f"p99 {percentile(lat, 99):6.1f} ms ({count} saves, {errors} errors)"
+            )
+        audits = asyncio.run(start_audits(srv.url, token, keys[100], 100))
+        for clients in (1, 16, 64, 100):
+            lat, errors, count = asyncio.run(saves(srv.url, token, audits, 100, clients, seconds))
+            print(
+                f"{clients:>3} clients back to back: p50 {percentile(lat, 50):7.1f} ms, p99 "
+                f"{percentile(lat, 99):7.1f} ms, {count / seconds:7.1f} saves/s, {errors} errors"
+            )
+        for clients, interval in ((100, 2.0), (100, 1.0)):
+            lat, errors, count = asyncio.run(
+                saves(srv.url, token, audits, 100, clients, seconds * 2, interval)
+            )
+            print(
+                f"{clients:>3} clients, one save each per {interval:.0f} s: p50 "
+                f"{percentile(lat, 50):7.1f} ms, p99 {percentile(lat, 99):7.1f} ms, "
+                f"{count / (seconds * 2):7.1f} saves/s, {errors} errors"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--seconds", type=float, default=8)
+    args = parser.parse_args()
+    for engine in args.engines.split(","):
+        run_engine(engine, args.seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+"""Scoring an audit run, and what still blocks its submission. Plain functions over a
+checklist, the stored answers ({item id: value}) and how many images each item has.
+
+Answers are read through `answers.normalize`, so a stored value that no longer fits its
+item counts as unanswered instead of breaking a score. Only visible items count: an item
+whose `show_if` is false is out of the score, the progress and the submit rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from server.audits.answers import normalize, points_of, result_of
+from server.checklists.conditions import parse_condition
+from server.checklists.model import Checklist, Item, ItemType, PhotoRule
+
+IMAGE_TYPES = {ItemType.photo, ItemType.signature}
+_NO_PHOTOS: Mapping[str, int] = {}
+
+
+def _images(photo_counts: Mapping[str, int], item_id: str) -> int:
+    count = photo_counts.get(item_id, 0)
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0
+
+
+def _value(
+    checklist: Checklist, item: Item, answers: Mapping[str, Any], photo_counts: Mapping[str, int]
+) -> Any:
+    """The item's answer as conditions see it: normalised, or its image count for an image
+    item; None when unanswered."""
+    if item.type in IMAGE_TYPES:
+        return _images(photo_counts, item.id) or None
+    try:
+        return normalize(checklist, item, answers.get(item.id))
+    except ValueError:
+        return None
+
+
+def visible_items(
+    checklist: Checklist,
+    answers: Mapping[str, Any],
+    photo_counts: Mapping[str, int] | None = None,
+) -> set[str]:
+    """Ids of the items shown for these answers.
+
+    Conditions are evaluated in checklist order against the answers of earlier *visible*
+    items only, so hiding an item also hides whatever depends on it.
+    """
+    counts = photo_counts or _NO_PHOTOS
+    seen: dict[str, Any] = {}
+    visible: set[str] = set()
+    for item in checklist.items():
+        if item.show_if is not None and not parse_condition(item.show_if).evaluate(seen):
+            continue
+        visible.add(item.id)
+        value = _value(checklist, item, answers, counts)
+        if value is not None:
+            seen[item.id] = value
+    return visible
+
+
+def _percent(earned: float, possible: float) -> float | None:
+    return round(100 * earned / possible, 1) if possible > 0 else None
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class SectionScore:
+    id: str
+    earned: float
+    possible: float
+    percent: float | None
+    answered: int
+    required: int
+    failed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "earned": self.earned,
+            "possible": self.possible,
+            "percent": self.percent,
+            "answered": self.answered,
+            "required": self.required,
+            "failed": list(self.failed),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SectionScore:
+        return cls(
+            id=str(data["id"]),
+            earned=float(data["earned"]),
+            possible=float(data["possible"]),
+            percent=_opt_float(data["percent"]),
+            answered=int(data["answered"]),
+            required=int(data["required"]),
+            failed=[str(i) for i in data["failed"]],
+        )
+
+
+@dataclass(frozen=True)
+class Score:
+    percent: float | None
+    passed: bool
+    threshold: float
+    earned: float
+    possible: float
+    failed: list[str]
+    critical_failed: list[str]
+    sections: list[SectionScore]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "percent": self.percent,
+            "passed": self.passed,
+            "threshold": self.threshold,
+            "earned": self.earned,
+            "possible": self.possible,
+            "failed": list(self.failed),
+            "critical_failed": list(self.critical_failed),
+            "sections": [s.to_json() for s in self.sections],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Score:
+        """Read back what `to_json` wrote; ValueError for anything else."""
+        try:
+            return cls(
+                percent=_opt_float(data["percent"]),
+                passed=bool(data["passed"]),
+                threshold=float(data["threshold"]),
+                earned=float(data["earned"]),
+                possible=float(data["possible"]),
+                failed=[str(i) for i in data["failed"]],
+                critical_failed=[str(i) for i in data["critical_failed"]],
+                sections=[SectionScore.from_json(s) for s in data["sections"]],
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a stored score: {exc!r}") from None
+
+
+def _answered(
+    checklist: Checklist, item: Item, answers: Mapping[str, Any], photo_counts: Mapping[str, int]
+) -> bool:
+    return _value(checklist, item, answers, photo_counts) is not None
+
+
+def score(
+    checklist: Checklist,
+    answers: Mapping[str, Any],
+    photo_counts: Mapping[str, int] | None = None,
+) -> Score:
+    """The weighted score over visible items; N/A and unanswered items are left out."""
+    counts = photo_counts or _NO_PHOTOS
+    visible = visible_items(checklist, answers, counts)
+    sections: list[SectionScore] = []
+    failed: list[str] = []
+    critical_failed: list[str] = []
+    total_earned = total_possible = 0.0
+    for section in checklist.sections:
+        earned = possible = 0.0
+        answered = required = 0
+        section_failed: list[str] = []
+        for item in section.items:
+            if item.id not in visible:
+                continue
+            value = answers.get(item.id)
+            if item.required:
+                required += 1
+                answered += _answered(checklist, item, answers, counts)
+            points = points_of(checklist, item, value)
+            if points is not None:
+                possible += item.weight
+                earned += item.weight * points
+            if result_of(checklist, item, value) == "fail":
+                section_failed.append(item.id)
+                if item.critical:
+                    critical_failed.append(item.id)
+        failed.extend(section_failed)
+        total_earned += earned
+        total_possible += possible
+        sections.append(
+            SectionScore(
+                id=section.id,
+                earned=round(earned, 6),
+                possible=round(possible, 6),
+                percent=_percent(earned, possible),
+                answered=answered,
+                required=required,
+                failed=section_failed,
+            )
+        )
+    percent = _percent(total_earned, total_possible)
+    threshold = float(checklist.pass_threshold)
+    return Score(
+        percent=percent,
+        passed=(percent is None or percent >= threshold) and not critical_failed,
+        threshold=threshold,
+        earned=round(total_earned, 6),
+        possible=round(total_possible, 6),
+        failed=failed,
+        critical_failed=critical_failed,
+        sections=sections,
+    )
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Something that blocks submit: an answer, or `needed` more images."""
+
+    item_id: str
+    reason: Literal["answer", "photo"]
+    needed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"item": self.item_id, "reason": self.reason, "needed": self.needed}
+
+
+def missing(
+    checklist: Checklist,
+    answers: Mapping[str, Any],
+    photo_counts: Mapping[str, int] | None = None,
+) -> list[Missing]:
+    """What blocks submit, in checklist order (an item's answer before its photos)."""
+    counts = photo_counts or _NO_PHOTOS
+    visible = visible_items(checklist, answers, counts)
+    found: list[Missing] = []
+    for item in checklist.items():
+        if item.id not in visible:
+            continue
+        images = _images(counts, item.id)
+        photos_needed = 0
+        if item.required and not _answered(checklist, item, answers, counts):
+            if item.type in IMAGE_TYPES:
+                photos_needed = 1 - images
+            else:
+                found.append(Missing(item.id, "answer"))
+        rule = item.evidence.photo
+        if rule == PhotoRule.required or (
+            rule == PhotoRule.required_if_failed
+            and result_of(checklist, item, answers.get(item.id)) == "fail"
+        ):
+            photos_needed = max(photos_needed, item.evidence.min_photos - images)
+        if photos_needed > 0:
+            found.append(Missing(item.id, "photo", photos_needed))
+    return found
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Required visible items answered, overall and per section, and where to go next."""
+
+    answered: int
+    required: int
+    sections: dict[str, tuple[int, int]]
+    next_item: str | None
+
+
+def progress(
+    checklist: Checklist,
+    answers: Mapping[str, Any],
+    photo_counts: Mapping[str, int] | None = None,
+) -> Progress:
+    counts = photo_counts or _NO_PHOTOS
+    visible = visible_items(checklist, answers, counts)
+    sections: dict[str, tuple[int, int]] = {}
+    for section in checklist.sections:
+        required = [i for i in section.items if i.required and i.id in visible]
+        answered = sum(_answered(checklist, i, answers, counts) for i in required)
+        sections[section.id] = (answered, len(required))
+    blocking = missing(checklist, answers, counts)
+    return Progress(
+        answered=sum(a for a, _ in sections.values()),
+        required=sum(r for _, r in sections.values()),
+        sections=sections,
+        # What blocks submit comes first: a missing answer, or missing evidence photos.
+        next_item=blocking[0].item_id if blocking else None,
+    )
