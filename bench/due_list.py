@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from server import clock
 from server.settings import PROJECT_ROOT, Settings
 
 CATEGORIES = ["server_room", "server", "network_device", "ups", "precision_ac", "system"]
@@ -107,7 +108,7 @@ async def measure(runs: int) -> list[tuple[str, float, int]]:
     from server.assets import due
     from server.assets.plan_routes import person_of
 
-    today = due.today()
+    today = clock.today()
     results = []
     seconds, items = await _timed(lambda: due.load_due(today), runs)
     results.append(("compute every due inspection (load_due)", seconds, len(items)))
@@ -230,7 +231,7 @@ def main() -> None:
 
                     profile = cProfile.Profile()
                     profile.enable()
-                    await due.load_due(due.today())
+                    await due.load_due(clock.today())
                     profile.disable()
                     pstats.Stats(profile).sort_stats("tottime").print_stats(15)
                 return await measure(args.runs)

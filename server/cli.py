@@ -328,5 +328,14 @@ def log_verify() -> None:
     click.echo("the change log is intact")
 
 
+def _register_domain_commands() -> None:
+    # Imported late: the domain command modules import this module's _run.
+    from server.findings.commands import reminders
+
+    main.add_command(reminders)
+
+
+_register_domain_commands()
+
 if __name__ == "__main__":
     main()

@@ -105,10 +105,9 @@ def run(_session_client: TestClient[Any]) -> Callable[..., Any]:
 @pytest.fixture
 def client(_session_client: TestClient[Any], run: Callable[..., Any]) -> TestClient[Any]:
     """The app's test client, with cookies cleared and test data removed."""
+    from server.accounts import identity
     from server.accounts.ratelimit import LoginLimiter
     from tests.support import reset_database
-
-    from server.accounts import identity
 
     run(reset_database)
     identity._cache.clear()  # the reset rewrites demo users behind the app's back

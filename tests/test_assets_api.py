@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pypdf
@@ -11,6 +11,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from server import clock
 from server.assets import qr
 from server.assets.demo import load_demo_assets
 from server.assets.tables import Asset
@@ -93,7 +94,7 @@ def test_detail_with_due_history_and_ncs(client: Any, api: Any, demo: None, run:
     assert body["code"] == "NET-A-CORE-01"
     assert [d["checklist"] for d in body["due"]] == ["inspection.network_device.weekly"]
     due = body["due"][0]
-    assert due["last_done"] == (date.today() - timedelta(days=1)).isoformat()
+    assert due["last_done"] == (clock.today() - timedelta(days=1)).isoformat()
     assert due["status"] in ("upcoming", "due")
     assert body["inspections"][0]["score_percent"] == 100.0
     assert body["inspections"][0]["passed"] is True

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from server import clock
 from server.assets.demo import ASSETS, load_demo_assets
 from server.assets.tables import Asset, InspectionSchedule
 from server.audits.tables import Audit
@@ -231,7 +232,7 @@ async def _assign_systems_to(unit: str) -> None:
 
     unit_id = (await OrgUnit.select(OrgUnit.id).where(OrgUnit.code == unit).first())["id"]
     await InspectionSchedule(category="system", checklist_key="inspection.system.pm_quarterly",
-                             frequency="quarterly", start_date=date.today(),
+                             frequency="quarterly", start_date=clock.today(),
                              assignee_org_unit=unit_id).save()
 
 
@@ -307,7 +308,7 @@ def test_asset_schedule_overrides_the_category_one(client: Any, run: Any, as_use
 
         await record.create(InspectionSchedule(
             asset=asset.id, checklist_key="inspection.ups.weekly", frequency="every_n_days",
-            every_n_days=3, start_date=date.today() - timedelta(days=30), grace_days=0,
+            every_n_days=3, start_date=clock.today() - timedelta(days=30), grace_days=0,
         ), SYSTEM)
 
     run(override)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
+from server import clock
 from tests.support import jpeg_bytes
 
 HX = {"HX-Request": "true"}
@@ -140,11 +140,11 @@ def test_programme_plan_and_share_done(client: Any, as_user: Any, run: Any) -> N
 
     token = as_user("quality_manager")
     auditor = run(User.select(User.id).where(User.login == "auditor").first().run)["id"]
-    year = date.today().year
-    half = f"{year}-H{1 if date.today().month <= 6 else 2}"
+    year = clock.today().year
+    half = f"{year}-H{1 if clock.today().month <= 6 else 2}"
     planned = client.post("/audits/programme/plan", data={
         "_csrf": token, "half": half, "checklist": "org.personnel", "org_unit": "",
-        "lead_auditor": str(auditor), "planned_date": date.today().isoformat()})
+        "lead_auditor": str(auditor), "planned_date": clock.today().isoformat()})
     assert planned.status_code == 200
     assert "0 of 1" in planned.text or "1 项中已完成 0" in planned.text or "0/1" in planned.text
     missing = client.post("/audits/programme/plan", data={

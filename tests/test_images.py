@@ -533,3 +533,12 @@ def test_storage_remove_refuses_a_folder(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         storage.remove(tmp_path, "photos/3")
     assert len(list((tmp_path / "photos" / "3").iterdir())) == 2
+
+
+def test_truncated_jpeg_stays_refused_once_pdf_rendering_is_loaded() -> None:
+    # WeasyPrint's import flips Pillow's global LOAD_TRUNCATED_IMAGES on.
+    import server.reports.pdf  # noqa: F401
+
+    im = Image.effect_noise((400, 300), 60).convert("RGB")
+    data = encode(im, "JPEG", quality=90)
+    assert "damaged" in rejected(data[: len(data) // 2], 422).message

@@ -281,9 +281,8 @@ def test_load_audit_report_unknown(client: Any, run: Callable[..., Any]) -> None
     assert run(load_audit_report, 999_999) is None
 
 
-def test_render_pdf_language_and_async(tmp_path: Path) -> None:
-    import anyio
-
+def test_render_pdf_language_and_async(tmp_path: Path, run: Any) -> None:
+    # `run` and not anyio.run: a session-wide Playwright keeps an event loop running here.
     from server.reports.pdf import render_pdf, render_pdf_async
 
     token = i18n.current_language.set("en")
@@ -298,5 +297,5 @@ def test_render_pdf_language_and_async(tmp_path: Path) -> None:
     async def render() -> bytes:
         return await render_pdf_async("reports/base.html", {}, data_dir=tmp_path, lang="en")
 
-    text, _reader = pdf_text(anyio.run(render))
+    text, _reader = pdf_text(run(render))
     assert "Auditrail" in text and "Page 1 of 1" in text

@@ -15,6 +15,7 @@ from litestar.exceptions import (
 )
 from litestar.params import FromPath, FromQuery
 
+from server import clock
 from server.accounts.identity import load_user
 from server.accounts.tables import User
 from server.assets import access, categories, due, labels, qr, views
@@ -178,7 +179,7 @@ async def api_create_asset(request: Req) -> Response[dict[str, Any]]:
 async def api_asset(request: Req, code: FromPath[str]) -> dict[str, Any]:
     asset = await visible_asset(request, code)
     base = request.app.state.settings.base_url
-    page = await views.asset_page(asset, due.today())
+    page = await views.asset_page(asset, clock.today())
     row = await Asset.select().where(Asset.id == asset.id).first()
     assert row is not None
     return {
@@ -296,7 +297,7 @@ async def api_due(
     if not assignee and access.can_plan(me):
         assignee = "all"
     person = await _person_for(request, assignee)
-    today = due.today()
+    today = clock.today()
     items = await due.load_due(today)
     if site:
         items = [i for i in items if i.asset.site == site]

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from server.accounts.tables import User
-from server.assets.due import today
 from server.assets.tables import Asset, InspectionSchedule
 from server.changelog import record
 from server.changelog.record import SYSTEM
 from server.checklists import store
+from server.clock import today
 from server.org.tables import OrgUnit, Project
 
 SITE_A = "市大数据中心A栋"

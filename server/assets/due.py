@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from piccolo.query.methods.select import Max
@@ -23,6 +23,7 @@ from server.assets import schedule as cadence_rules
 from server.assets.assignment import Person, Responsible, is_for, responsible
 from server.assets.tables import Asset, InspectionSchedule
 from server.audits.tables import Audit
+from server.clock import stored_date
 
 COMPLETED = ("submitted", "closed")
 
@@ -161,19 +162,6 @@ def filter_due(
 # --- reading the rows -------------------------------------------------------------
 
 
-def local_date(value: Any) -> date | None:
-    """The local calendar day of a stored timestamp (aggregates come back as text on SQLite)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace(" ", "T"))
-    if isinstance(value, datetime):
-        return value.astimezone().date() if value.tzinfo else value.date()
-    if isinstance(value, date):
-        return value
-    return None
-
-
 ASSET_COLUMNS = (
     Asset.id,
     Asset.code,
@@ -243,7 +231,7 @@ async def run_state(
         open_query = open_query.where(Audit.asset.is_in(asset_ids))
     last_done: dict[tuple[int, str], date] = {}
     for row in await done_query:
-        day = local_date(row["last"])
+        day = stored_date(row["last"])
         if day is not None:
             last_done[(row["asset"], row["checklist_key"])] = day
     open_runs = {(r["asset"], r["checklist_key"]): int(r["run"]) for r in await open_query}
@@ -265,6 +253,3 @@ async def load_due(
     return compute_due(assets, schedules, last_done, open_runs, today)
 
 
-def today() -> date:
-    """The server's local calendar day (the day engineers live in)."""
-    return datetime.now().astimezone().date()

@@ -18,8 +18,9 @@ from litestar.exceptions import (
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from server import clock
 from server.accounts.roles import Role, allow
-from server.assets import access, categories, due, importing, labels, qr, views
+from server.assets import access, categories, importing, labels, qr, views
 from server.assets.register import (
     CODE_RE,
     AssetError,
@@ -184,7 +185,7 @@ async def _detail(request: Req, code: str) -> Template:
         raise PermissionDeniedException(
             _("This asset belongs to a department or project you are not part of.")
         )
-    page = await views.asset_page(asset, due.today())
+    page = await views.asset_page(asset, clock.today())
     return Template(
         "assets/detail.html",
         context={
@@ -193,7 +194,7 @@ async def _detail(request: Req, code: str) -> Template:
             "page": page,
             "a": asset,
             "titles": page.titles,
-            "today": due.today(),
+            "today": clock.today(),
             "org": await views.organisation(),
             "qr_url": qr.asset_url(request.app.state.settings.base_url, asset.code),
             "can_edit": access.can_edit(user, asset.org_unit, asset.project),

@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from server import clock
 from server.accounts.current import CurrentUser
 from server.accounts.roles import Role
 from server.accounts.tables import User, UserRole
@@ -88,7 +89,7 @@ async def due_page(
     views_allowed = ["mine", "all", "overdue"] if planner else ["mine"]
     if view not in views_allowed:
         view = "overdue" if planner and not user.has(Role.engineer) else "mine"
-    today = due.today()
+    today = clock.today()
     items = await due.load_due(today)
     if site:
         items = [i for i in items if i.asset.site == site]
@@ -243,7 +244,7 @@ async def new_schedule_page(asset: FromQuery[str] = "", category: FromQuery[str]
     data = ScheduleInput(
         checklist_key="",
         frequency="",
-        start_date=due.today(),
+        start_date=clock.today(),
         category=category or None,
     )
     return Template(

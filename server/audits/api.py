@@ -9,7 +9,7 @@ from litestar import Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, JSONBody
 from msgspec import Struct
 
 from server.accounts.roles import ANY_USER, Role, allow
@@ -53,7 +53,7 @@ async def _nc_ids(audit_id: int) -> list[int]:
 
 @post("/api/v1/audits", name="api:audits:start", status_code=201,
       opt=allow(Role.auditor, Role.engineer, Role.quality_manager))
-async def start(request: Req, data: StartAudit) -> dict[str, Any]:
+async def start(request: Req, data: JSONBody[StartAudit]) -> dict[str, Any]:
     user = request.scope["user"]
     summary = next((s for s in await store.latest_summaries() if s.key == data.checklist), None)
     if summary is None:
@@ -104,7 +104,7 @@ async def detail(request: Req, audit_id: FromPath[int]) -> dict[str, Any]:
 @put("/api/v1/audits/{audit_id:int}/answers/{item_id:str}", name="api:audits:answer",
      opt=RUNNERS)
 async def answer(request: Req, audit_id: FromPath[int], item_id: FromPath[str],
-                 data: AnswerIn) -> dict[str, Any]:
+                 data: JSONBody[AnswerIn]) -> dict[str, Any]:
     await editable(request, audit_id)
     saved = await service.save_answer(audit_id, item_id, data.value, request.scope["user"],
                                       comment=data.comment, base_version=data.base_version)

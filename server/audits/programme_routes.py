@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException, NotFoundException, PermissionDeni
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from server import clock
 from server.accounts.roles import Role, allow
 from server.accounts.tables import User, UserRole
 from server.audits import access, programme, service
@@ -49,15 +50,15 @@ def _date(value: Any) -> date | None:
 @get("/audits", name="audits:programme", opt=AUDIT_VIEWERS)
 async def programme_page(request: Req, half: FromQuery[str | None] = None) -> Template:
     user = request.scope["user"]
-    year, h = programme.parse_half(half, date.today())
+    year, h = programme.parse_half(half, clock.today())
     prog = await programme.programme_for(year, h)
     rows = await programme.audits_of_programme(prog["id"]) if prog else []
-    start, end = programme.half_bounds(year, h)
+    start, end = clock.day_range(*programme.half_bounds(year, h))
     ad_hoc = await Audit.select(
         Audit.id, Audit.checklist_key, Audit.kind, Audit.title, Audit.status, Audit.created_at,
         Audit.lead_auditor, Audit.score_percent, Audit.passed,
     ).where(Audit.programme.is_null() & (Audit.kind != "inspection")
-            & (Audit.created_at >= start) & (Audit.created_at <= end.isoformat() + "T23:59:59")
+            & (Audit.created_at >= start) & (Audit.created_at < end)
             ).order_by(Audit.created_at, ascending=False).limit(200)
     if not user.sees_everything:
         ad_hoc = [r for r in ad_hoc if access.can_view(user, r)]
@@ -73,7 +74,7 @@ async def programme_page(request: Req, half: FromQuery[str | None] = None) -> Te
         "projects": await Project.select().order_by(Project.code),
         "org_checklists": await store.latest_summaries("org_audit"),
         "project_checklists": await store.latest_summaries("project_audit"),
-        "today": date.today(),
+        "today": clock.today(),
     })
 
 
@@ -81,7 +82,7 @@ async def programme_page(request: Req, half: FromQuery[str | None] = None) -> Te
 async def plan(request: Req) -> Redirect:
     """Add a planned audit to the half-year's programme (created on first use)."""
     form = await request.form()
-    year, h = programme.parse_half(str(form.get("half", "")), date.today())
+    year, h = programme.parse_half(str(form.get("half", "")), clock.today())
     key = str(form.get("checklist", ""))
     summary = next((s for s in await store.latest_summaries() if s.key == key), None)
     problems = []

@@ -29,11 +29,17 @@ from urllib.parse import unquote, urlsplit
 
 import anyio.to_thread
 from jinja2 import Environment
+from PIL import ImageFile
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from server import i18n
 from server.web.templating import STATIC_DIR, build_environment
+
+# Importing WeasyPrint makes Pillow accept truncated images process-wide; uploads must
+# still be refused when cut short (server/evidence/images.py), and every image a report
+# embeds was re-encoded by the server, so the strict default is safe here too.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 BASE_URL = "app:///"
 # Renders are CPU- and memory-heavy: at most two at once, whatever the request load.
