@@ -86,6 +86,7 @@ async def saves(
     save per interval (an auditor answering every few seconds), else back to back."""
     latencies: list[float] = []
     errors = 0
+    failures: dict[str, int] = {}
     stop = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=clients + 4, max_keepalive_connections=clients + 4)
     async with httpx.AsyncClient(
@@ -102,17 +103,25 @@ async def saves(
                 started = time.perf_counter()
                 i = rng.randrange(items)
                 t0 = time.perf_counter()
-                r = await client.put(
-                    f"/api/v1/audits/{audit}/answers/I{i}",
-                    json={"value": value_for(i, rng.randrange(1000))},
-                )
+                try:
+                    r = await client.put(
+                        f"/api/v1/audits/{audit}/answers/I{i}",
+                        json={"value": value_for(i, rng.randrange(1000))},
+                    )
+                except httpx.TransportError as exc:  # counted, not fatal: the run goes on
+                    errors += 1
+                    failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
+                    continue
                 latencies.append((time.perf_counter() - t0) * 1000)
                 if r.status_code != 200:
                     errors += 1
+                    failures[str(r.status_code)] = failures.get(str(r.status_code), 0) + 1
                 if interval:
                     await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
 
         await asyncio.gather(*(worker(n) for n in range(clients)))
+    if failures:
+        print(f"    failures: {failures}")
     return latencies, errors, len(latencies)
 
 

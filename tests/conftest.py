@@ -105,12 +105,13 @@ def run(_session_client: TestClient[Any]) -> Callable[..., Any]:
 @pytest.fixture
 def client(_session_client: TestClient[Any], run: Callable[..., Any]) -> TestClient[Any]:
     """The app's test client, with cookies cleared and test data removed."""
-    from server.accounts import identity
+    from server.accounts import identity, tokens
     from server.accounts.ratelimit import LoginLimiter
     from tests.support import reset_database
 
     run(reset_database)
     identity._cache.clear()  # the reset rewrites demo users behind the app's back
+    tokens._cache.clear()
     _session_client.app.state.login_limiter = LoginLimiter()
     _session_client.cookies.clear()
     _session_client.headers.pop("authorization", None)

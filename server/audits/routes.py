@@ -33,10 +33,11 @@ async def owns_nc_of(user: Any, audit_id: int) -> bool:
 
 
 async def viewable(request: Req, audit_id: int) -> dict[str, Any]:
-    """The audit row if the current user may see it (404 otherwise, to not leak ids)."""
+    """The audit's access columns if the current user may see it (404 otherwise, to not
+    leak ids)."""
     user = request.scope["user"]
     try:
-        audit = await service.get_audit(audit_id)
+        audit = await service.get_audit(audit_id, service.ACCESS_COLUMNS)
     except service.NotFound:
         raise NotFoundException(_("No audit with this number.")) from None
     if not access.can_view(user, audit) and not (

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+from piccolo.columns import Column
 
 from server.audits.answers import InvalidAnswer, normalize, result_of
 from server.audits.scoring import Score, missing, score
@@ -84,8 +87,15 @@ async def start_audit(
 EDITABLE = ("planned", "in_progress")
 
 
-async def get_audit(audit_id: int) -> dict[str, Any]:
-    row = await Audit.select().where(Audit.id == audit_id).first()
+# What access checks read (access.py), and what an answer save reads: selecting a few
+# columns instead of all of them is a measurable share of an answer save.
+ACCESS_COLUMNS = (Audit.id, Audit.kind, Audit.status, Audit.lead_auditor, Audit.created_by)
+RUN_STATE_COLUMNS = (Audit.status, Audit.checklist_key, Audit.checklist_version)
+
+
+async def get_audit(audit_id: int, columns: Sequence[Column] = ()) -> dict[str, Any]:
+    """The audit row (all columns, or only `columns`); NotFound if there is none."""
+    row = await Audit.select(*columns).where(Audit.id == audit_id).first()
     if row is None:
         raise NotFound(_("No audit with this number."))
     return row
@@ -165,7 +175,7 @@ async def save_answer(
     that nothing is overwritten without a person choosing.
     """
     async with write_transaction():
-        audit = await get_audit(audit_id)
+        audit = await get_audit(audit_id, RUN_STATE_COLUMNS)
         _require_editable(audit)
         checklist = await get_checklist(audit)
         item = checklist.item(item_id)

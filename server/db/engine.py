@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-from server.db.sqlite_pool import PooledSQLiteEngine
+from server.db.sqlite_pool import PooledSQLiteEngine, holding_writer
 from server.settings import Settings
 
 os.environ.setdefault("PICCOLO_CONF", "server.db.piccolo_conf")
@@ -62,16 +66,42 @@ def engine_name() -> str:
     return "postgresql" if isinstance(engine(), PostgresEngine) else "sqlite"
 
 
+# One SQLite writer at a time per process, first come first served. SQLite's own busy
+# handler retries with growing sleeps, which under load starved unlucky writers for
+# seconds while others went straight through; an asyncio.Lock queues them in order.
+# The busy timeout still covers writers in other processes.
+_writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def _queued(transaction: Any) -> AsyncIterator[Any]:
+    if holding_writer.get():  # nested: this task already holds the writer's place
+        async with transaction:
+            yield transaction
+        return
+    lock = _writer_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        token = holding_writer.set(True)
+        try:
+            async with transaction:
+                yield transaction
+        finally:
+            holding_writer.reset(token)
+
+
 def write_transaction() -> Any:
     """A transaction for read-then-write work.
 
     On SQLite it is opened IMMEDIATE so the write lock is taken up front: two
     deferred transactions that both read and then write would deadlock into
-    SQLITE_BUSY instead of queueing on the busy timeout.
+    SQLITE_BUSY instead of queueing on the busy timeout. Writers of this process
+    queue in arrival order before that (see _queued).
     """
     db = engine()
     if isinstance(db, SQLiteEngine):
-        return db.transaction(transaction_type=TransactionType.immediate)
+        return _queued(db.transaction(transaction_type=TransactionType.immediate))
     return db.transaction()
 
 

@@ -3,19 +3,26 @@
 Piccolo's SQLiteEngine opens a new aiosqlite connection (and with it a new thread)
 for every query outside a transaction, and for every transaction. At a dozen queries
 per request that dominated request time. This engine keeps a small pool of open
-connections per event loop; with WAL, readers proceed while one writer commits,
-and writers queue on the busy timeout.
+connections per event loop; with WAL, readers proceed while one writer commits.
+
+Writers of this process queue in arrival order (server/db/engine.py) and, once it is
+their turn, use one connection kept for writing: a writer holding the queue must not
+wait behind a crowd of readers for a pooled connection. Writers in other processes
+still meet the busy timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from typing import Any
 
 import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, dict_factory
 
 POOL_SIZE = 8
+# True while the current task holds this process's writer turn (engine._queued).
+holding_writer: ContextVar[bool] = ContextVar("holding_writer", default=False)
 
 
 class _PooledConnection:
@@ -35,12 +42,21 @@ class _PooledConnection:
         await self._engine._release(self._conn)
 
 
+class _WriterConnection(_PooledConnection):
+    """The writer's own connection: close() keeps it for the next writer."""
+
+    async def close(self) -> None:
+        if self._conn.in_transaction:
+            await self._conn.rollback()
+
+
 class PooledSQLiteEngine(SQLiteEngine):
-    __slots__ = ("_pools",)
+    __slots__ = ("_pools", "_writers")
 
     def __init__(self, path: str, **kwargs: Any) -> None:
         super().__init__(path=path, **kwargs)
         self._pools: dict[int, tuple[asyncio.Queue[aiosqlite.Connection], list[int]]] = {}
+        self._writers: dict[int, aiosqlite.Connection] = {}
 
     def _pool(self) -> tuple[asyncio.Queue[aiosqlite.Connection], list[int]]:
         loop_id = id(asyncio.get_running_loop())
@@ -48,22 +64,25 @@ class PooledSQLiteEngine(SQLiteEngine):
             self._pools[loop_id] = (asyncio.Queue(), [0])
         return self._pools[loop_id]
 
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(**self.connection_kwargs)
+        conn.row_factory = dict_factory  # type: ignore[assignment]
+        await conn.execute("PRAGMA foreign_keys = 1")
+        # Per connection, not per file: with WAL, NORMAL syncs at checkpoints instead
+        # of at every commit, and a power cut can lose only the last commits, never
+        # corrupt the file.
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
     async def _acquire(self) -> aiosqlite.Connection:
         queue, opened = self._pool()
         if queue.empty() and opened[0] < POOL_SIZE:
             opened[0] += 1
             try:
-                conn = await aiosqlite.connect(**self.connection_kwargs)
+                return await self._connect()
             except Exception:
                 opened[0] -= 1
                 raise
-            conn.row_factory = dict_factory  # type: ignore[assignment]
-            await conn.execute("PRAGMA foreign_keys = 1")
-            # Per connection, not per file: with WAL, NORMAL syncs at checkpoints instead
-            # of at every commit, and a power cut can lose only the last commits, never
-            # corrupt the file.
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            return conn
         return await queue.get()
 
     async def _release(self, conn: aiosqlite.Connection) -> None:
@@ -72,6 +91,11 @@ class PooledSQLiteEngine(SQLiteEngine):
         self._pool()[0].put_nowait(conn)
 
     async def get_connection(self) -> Any:
+        if holding_writer.get():
+            loop_id = id(asyncio.get_running_loop())
+            if loop_id not in self._writers:
+                self._writers[loop_id] = await self._connect()
+            return _WriterConnection(self, self._writers[loop_id])
         return _PooledConnection(self, await self._acquire())
 
     async def _run_in_new_connection(
@@ -96,6 +120,9 @@ class PooledSQLiteEngine(SQLiteEngine):
             return await cursor.fetchall()
 
     async def close_pools(self) -> None:
+        writer = self._writers.pop(id(asyncio.get_running_loop()), None)
+        if writer is not None:
+            await writer.close()
         queue, opened = self._pool()
         while not queue.empty():
             await queue.get_nowait().close()
