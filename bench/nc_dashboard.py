@@ -38,17 +38,10 @@ from typing import Any
 import httpx
 
 from bench.harness import Server, login, median, percentile, server
+from server.findings.policy import ACTIVE_STATES
 
 USERS, UNITS, PROJECTS, AUDITS, ACTIONS_PER_OPEN = 300, 20, 100, 20_000, 2
-ACTIVE = (
-    "open",
-    "containment",
-    "root_cause",
-    "action_plan",
-    "plan_approved",
-    "implementing",
-    "verification",
-)
+ACTIVE = ACTIVE_STATES
 NC_COLUMNS = (
     "ref",
     "year",

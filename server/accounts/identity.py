@@ -1,35 +1,29 @@
 """Loading the CurrentUser for a user id (roles and project memberships included).
 
-Identities are cached for a few seconds: every request needs one, and three queries
-per request were a large share of an answer save. Changes made through this process
-(users.py) drop the entry at once; another process sees them within CACHE_SECONDS.
+Identities are cached for a few seconds (shortcache.py): every request needs one, and
+three queries per request were a large share of an answer save. Changes made through
+this process (users.py) drop the entry at once; another process sees them later.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from server.accounts.current import CurrentUser
+from server.accounts.shortcache import ShortCache
 from server.accounts.tables import ProjectMember, User, UserRole
 
-CACHE_SECONDS = 5.0
-_cache: dict[int, tuple[float, CurrentUser | None]] = {}
+_cache: ShortCache[int, CurrentUser | None] = ShortCache()
 
 
 def forget(user_id: int) -> None:
-    _cache.pop(user_id, None)
+    _cache.forget(user_id)
 
 
 async def load_user(
     user_id: int, session_id: int | None = None, csrf_secret: str = ""
 ) -> CurrentUser | None:
-    now = time.monotonic()
-    hit = _cache.get(user_id)
-    if hit is None or now - hit[0] > CACHE_SECONDS:
-        hit = (now, await _load(user_id))
-        _cache[user_id] = hit
-    user = hit[1]
+    user = await _cache.get(user_id, _load)
     if user is None:
         return None
     return dataclasses.replace(user, session_id=session_id, csrf_secret=csrf_secret)

@@ -2,24 +2,24 @@
 
 Like identities, a token's owner is cached for a few seconds (API clients send many
 requests in a row). Revoking through this process takes effect at once; a revocation
-by another process (the CLI) within CACHE_SECONDS.
+by another process (the CLI) within shortcache.CACHE_SECONDS.
 """
 
 from __future__ import annotations
 
 import secrets
-import time
 from datetime import UTC, datetime
 
 from server.accounts.current import CurrentUser
-from server.accounts.identity import CACHE_SECONDS, load_user
+from server.accounts.identity import load_user
 from server.accounts.sessions import token_hash
+from server.accounts.shortcache import ShortCache
 from server.accounts.tables import ApiToken
 from server.changelog import record
 
 PREFIX = "atr_"
-# token hash -> (when looked up, token id, user id); ids None for an unknown/revoked token
-_cache: dict[str, tuple[float, int | None, int | None]] = {}
+# token hash -> the owner's user id; None for an unknown or revoked token
+_cache: ShortCache[str, int | None] = ShortCache()
 
 
 async def issue_token(user_id: int, name: str, actor: object) -> str:
@@ -36,27 +36,21 @@ async def revoke_token(token_id: int, actor: object) -> bool:
     if row is None or row.revoked_at is not None:
         return False
     await record.update(row, actor, {"revoked_at": datetime.now(UTC)}, action="revoke")
-    _cache.pop(row.token_hash, None)
+    _cache.forget(row.token_hash)
     return True
+
+
+async def _owner(digest: str) -> int | None:
+    row = (
+        await ApiToken.select(ApiToken.user, ApiToken.revoked_at)
+        .where(ApiToken.token_hash == digest)
+        .first()
+    )
+    return None if row is None or row["revoked_at"] is not None else row["user"]
 
 
 async def user_for_token(token: str) -> CurrentUser | None:
     if not token.startswith(PREFIX):
         return None
-    digest = token_hash(token)
-    now = time.monotonic()
-    hit = _cache.get(digest)
-    if hit is None or now - hit[0] > CACHE_SECONDS:
-        row = (
-            await ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.revoked_at)
-            .where(ApiToken.token_hash == digest)
-            .first()
-        )
-        if row is None or row["revoked_at"] is not None:
-            hit = (now, None, None)
-        else:
-            hit = (now, row["id"], row["user"])
-        if len(_cache) > 10_000:  # bounded: unknown tokens are cached too
-            _cache.clear()
-        _cache[digest] = hit
-    return None if hit[2] is None else await load_user(hit[2])
+    user_id = await _cache.get(token_hash(token), _owner)
+    return None if user_id is None else await load_user(user_id)

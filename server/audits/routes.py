@@ -54,10 +54,6 @@ async def editable(request: Req, audit_id: int) -> dict[str, Any]:
     return audit
 
 
-def http_error(exc: AuditError) -> HTTPException:
-    return HTTPException(status_code=exc.status, detail=exc.message, extra=exc.details or None)
-
-
 def _context(run: RunView, request: Req, **extra: Any) -> dict[str, Any]:
     user = request.scope["user"]
     return {"run": run, "c": run.checklist, "audit": run.audit,
@@ -148,8 +144,6 @@ async def save_answer(request: Req, audit_id: FromPath[int], item_id: FromPath[s
     except service.Invalid as exc:
         run = await load_run(audit_id, current_language.get())
         return _item_response(run, request, item_id, 422, error=exc.message)
-    except AuditError as exc:
-        raise http_error(exc) from None
     run = await load_run(audit_id, current_language.get())
     return _item_response(run, request, item_id, saved=True)
 
@@ -175,7 +169,7 @@ async def add_photo(request: Req, audit_id: FromPath[int], item_id: FromPath[str
         if exc.status in (413, 415, 422):
             run = await load_run(audit_id, current_language.get())
             return _item_response(run, request, item_id, exc.status, error=exc.message)
-        raise http_error(exc) from None
+        raise
     run = await load_run(audit_id, current_language.get())
     return _item_response(run, request, item_id, 201, saved=True)
 
@@ -188,10 +182,7 @@ async def remove_photo(request: Req, audit_id: FromPath[int], photo_id: FromPath
         (Photo.id == photo_id) & (Photo.audit == audit_id)).first()
     if row is None:
         raise NotFoundException(_("No such photo."))
-    try:
-        await service.remove_image(audit_id, photo_id, request.scope["user"])
-    except AuditError as exc:
-        raise http_error(exc) from None
+    await service.remove_image(audit_id, photo_id, request.scope["user"])
     run = await load_run(audit_id, current_language.get())
     return _item_response(run, request, row["item_id"], saved=True)
 
@@ -261,8 +252,6 @@ async def submit(request: Req, audit_id: FromPath[int]) -> Template | Redirect:
         return Template("audits/submit.html", status_code=422, context=_context(
             run, request, missing=missing(run.checklist, service.values(run.answers), counts),
             meaning=service.SIGNATURE_MEANING, error=exc.message))
-    except AuditError as exc:
-        raise http_error(exc) from None
     return Redirect(f"/audits/{audit_id}/nonconformances?submitted=1")
 
 
@@ -271,10 +260,7 @@ async def submit(request: Req, audit_id: FromPath[int]) -> Template | Redirect:
 async def close(request: Req, audit_id: FromPath[int]) -> Redirect:
     await viewable(request, audit_id)
     form = await request.form()
-    try:
-        await service.close(audit_id, request.scope["user"], str(form.get("note", "")))
-    except AuditError as exc:
-        raise http_error(exc) from None
+    await service.close(audit_id, request.scope["user"], str(form.get("note", "")))
     return Redirect(f"/audits/{audit_id}")
 
 

@@ -52,6 +52,22 @@ class ProcessedImage:
     captured_at: datetime | None  # camera's local wall-clock time, naive
     size_bytes: int
 
+    @classmethod
+    def stored(cls, data: bytes, thumb: bytes, image: Image.Image, fmt: str,
+               captured_at: datetime | None = None) -> ProcessedImage:
+        """The record of `data`, the encoding of `image` as JPEG or PNG."""
+        return cls(
+            data=data,
+            thumb=thumb,
+            content_type=f"image/{fmt.lower()}",
+            extension="jpg" if fmt == "JPEG" else fmt.lower(),
+            width=image.width,
+            height=image.height,
+            sha256=hashlib.sha256(data).hexdigest(),
+            captured_at=captured_at,
+            size_bytes=len(data),
+        )
+
 
 class ImageRejected(Exception):
     """An upload we refuse: `status` is the HTTP status to answer, `message` says why."""
@@ -321,16 +337,8 @@ def process_photo(data: bytes) -> ProcessedImage:
     except Exception:
         raise _unreadable() from None
 
-    return ProcessedImage(
-        data=stored,
-        thumb=thumb,
-        content_type="image/jpeg",
-        extension="jpg",
-        width=out.width,
-        height=out.height,
-        sha256=hashlib.sha256(stored).hexdigest(),
-        captured_at=times.get(Base.DateTimeOriginal) or times.get(Base.DateTime),
-        size_bytes=len(stored),
+    return ProcessedImage.stored(
+        stored, thumb, out, "JPEG", times.get(Base.DateTimeOriginal) or times.get(Base.DateTime)
     )
 
 
@@ -364,14 +372,4 @@ def process_signature(data: bytes) -> ProcessedImage:
     except Exception:
         raise _unreadable() from None
 
-    return ProcessedImage(
-        data=stored,
-        thumb=thumb,
-        content_type="image/png",
-        extension="png",
-        width=work.width,
-        height=work.height,
-        sha256=hashlib.sha256(stored).hexdigest(),
-        captured_at=None,
-        size_bytes=len(stored),
-    )
+    return ProcessedImage.stored(stored, thumb, work, "PNG")
