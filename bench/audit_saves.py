@@ -1,7 +1,7 @@
 """Audit form and answer saves on a real server: form page time for 100- and 1000-item
 checklists (and req/s beside the same bytes served static), answer saves p50/p99 and
 saves/s at 1, 16, 64 and 100 concurrent clients on SQLite and PostgreSQL, and one save
-on a 10-item vs a 1000-item checklist.
+on a 10-item vs a 1000-item checklist, through the API and through the form's autosave.
 
     .venv/bin/python -m bench.audit_saves [--engines sqlite,postgresql] [--seconds 8]
 """
@@ -170,6 +170,30 @@ def form_page(url: str, audit: int, rounds: int = 15) -> tuple[float, bytes]:
         return median(times), body
 
 
+def answer_all(url: str, token: str, audit: int, items: int) -> None:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
+                      timeout=60) as client:
+        for i in range(items):
+            client.put(f"/api/v1/audits/{audit}/answers/I{i}",
+                       json={"value": value_for(i, 1)}).raise_for_status()
+
+
+def form_saves(url: str, audit: int, rounds: int = 60) -> list[float]:
+    """The form's htmx autosave of one item (the path a browser takes): the response is the
+    re-rendered item and the progress bar, which covers every item of the run."""
+    with httpx.Client(base_url=url, timeout=60, follow_redirects=True) as client:
+        csrf = login(client, "auditor")
+        times = []
+        for k in range(rounds):
+            i = k % 40
+            t0 = time.perf_counter()
+            r = client.post(f"/audits/{audit}/answers/I{i}", data={"value": str(value_for(i, k))},
+                            headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
+            times.append((time.perf_counter() - t0) * 1000)
+            r.raise_for_status()
+        return times
+
+
 async def throughput(
     url: str, path: str, cookies: httpx.Cookies | None, seconds: float, clients: int = 8
 ) -> float:
@@ -218,6 +242,14 @@ def run_engine(engine: str, seconds: float) -> None:
                 f"one client, {n:>4}-item checklist: p50 {percentile(lat, 50):6.1f} ms, "
                 f"p99 {percentile(lat, 99):6.1f} ms ({count} saves, {errors} errors)"
             )
+        for n in (10, 1000):
+            (audit,) = asyncio.run(start_audits(srv.url, token, keys[n], 1))
+            answer_all(srv.url, token, audit, n)
+            lat = form_saves(srv.url, audit)
+            print(
+                f"form autosave, {n:>4}-item checklist, every item answered: p50 "
+                f"{percentile(lat, 50):6.1f} ms, p99 {percentile(lat, 99):6.1f} ms"
+            )
         audits = asyncio.run(start_audits(srv.url, token, keys[100], 100))
         for clients in (1, 16, 64, 100):
             lat, errors, count = saves_split(srv.url, token, audits, 100, clients, seconds)
@@ -225,12 +257,15 @@ def run_engine(engine: str, seconds: float) -> None:
                 f"{clients:>3} clients back to back: p50 {percentile(lat, 50):7.1f} ms, p99 "
                 f"{percentile(lat, 99):7.1f} ms, {count / seconds:7.1f} saves/s, {errors} errors"
             )
-        for clients, interval in ((100, 2.0), (100, 1.0)):
+        # The target (p99 <= 50 ms with 100 clients) is read at these paces: 100 people each
+        # saving an answer every second is already faster than anyone fills a form. Back to
+        # back, 100 clients in flight would need 2,000 saves/s for a 50 ms turn (Little's law).
+        for clients, interval in ((100, 2.0), (100, 1.0), (100, 0.5)):
             lat, errors, count = saves_split(
                 srv.url, token, audits, 100, clients, seconds * 2, interval
             )
             print(
-                f"{clients:>3} clients, one save each per {interval:.0f} s: p50 "
+                f"{clients:>3} clients, one save each per {interval:g} s: p50 "
                 f"{percentile(lat, 50):7.1f} ms, p99 {percentile(lat, 99):7.1f} ms, "
                 f"{count / (seconds * 2):7.1f} saves/s, {errors} errors"
             )

@@ -198,7 +198,11 @@ def _is_scored_choice(choices: list[Choice]) -> bool:
 
 def result_of(checklist: Checklist, item: Item, value: Any) -> Result | None:
     """pass / fail / na for a scored answer; None when unanswered or the item is unscored."""
-    value = _clean(checklist, item, value)
+    return result_of_clean(checklist, item, _clean(checklist, item, value))
+
+
+def result_of_clean(checklist: Checklist, item: Item, value: Any) -> Result | None:
+    """result_of for a value that has been through `normalize` already."""
     if value is None:
         return None
     t = item.type
@@ -228,10 +232,15 @@ def result_of(checklist: Checklist, item: Item, value: Any) -> Result | None:
 
 def points_of(checklist: Checklist, item: Item, value: Any) -> float | None:
     """The share of the item's weight earned (0..1); None for unanswered, unscored and N/A."""
-    result = result_of(checklist, item, value)
+    value = _clean(checklist, item, value)
+    return points_of_clean(checklist, item, value, result_of_clean(checklist, item, value))
+
+
+def points_of_clean(checklist: Checklist, item: Item, value: Any, result: Result | None
+                    ) -> float | None:
+    """points_of for a normalised value and its result_of_clean."""
     if result is None or result == "na":
         return None
-    value = _clean(checklist, item, value)
     if item.type == ItemType.scale and item.scale is not None:
         return (value - item.scale.min) / (item.scale.max - item.scale.min)
     if item.type == ItemType.single_choice:

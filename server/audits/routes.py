@@ -107,8 +107,10 @@ async def section_partial(request: Req, audit_id: FromPath[int],
                                                                       section=section))
 
 
-def _item_response(run: RunView, request: Req, item_id: str, status: int = 200,
-                   **extra: Any) -> Template:
+async def _item_response(request: Req, audit_id: int, item_id: str, status: int = 200,
+                         **extra: Any) -> Template:
+    """The re-rendered item, with the progress bar out of band."""
+    run = await load_run(audit_id, current_language.get(), item_id=item_id)
     item = run.checklist.item(item_id)
     return Template("audits/partials/item_saved.html", status_code=status,
                     context=_context(run, request, item=item, **extra))
@@ -138,14 +140,12 @@ async def save_answer(request: Req, audit_id: FromPath[int], item_id: FromPath[s
             base_version=base_version, keep_value=(mode == "comment"),
         )
     except service.Conflict as exc:
-        run = await load_run(audit_id, current_language.get())
-        return _item_response(run, request, item_id, 409, conflict=exc.details["current"],
-                              mine={"value": raw, "comment": comment})
+        return await _item_response(request, audit_id, item_id, 409,
+                                    conflict=exc.details["current"],
+                                    mine={"value": raw, "comment": comment})
     except service.Invalid as exc:
-        run = await load_run(audit_id, current_language.get())
-        return _item_response(run, request, item_id, 422, error=exc.message)
-    run = await load_run(audit_id, current_language.get())
-    return _item_response(run, request, item_id, saved=True)
+        return await _item_response(request, audit_id, item_id, 422, error=exc.message)
+    return await _item_response(request, audit_id, item_id, saved=True)
 
 
 async def _upload(request: Req) -> bytes:
@@ -167,11 +167,10 @@ async def add_photo(request: Req, audit_id: FromPath[int], item_id: FromPath[str
                                 request.app.state.settings.data_dir, kind=kind)
     except AuditError as exc:
         if exc.status in (413, 415, 422):
-            run = await load_run(audit_id, current_language.get())
-            return _item_response(run, request, item_id, exc.status, error=exc.message)
+            return await _item_response(request, audit_id, item_id, exc.status,
+                                        error=exc.message)
         raise
-    run = await load_run(audit_id, current_language.get())
-    return _item_response(run, request, item_id, 201, saved=True)
+    return await _item_response(request, audit_id, item_id, 201, saved=True)
 
 
 @post("/audits/{audit_id:int}/photos/{photo_id:int}/remove", name="audits:photo:remove",
@@ -183,8 +182,7 @@ async def remove_photo(request: Req, audit_id: FromPath[int], photo_id: FromPath
     if row is None:
         raise NotFoundException(_("No such photo."))
     await service.remove_image(audit_id, photo_id, request.scope["user"])
-    run = await load_run(audit_id, current_language.get())
-    return _item_response(run, request, row["item_id"], saved=True)
+    return await _item_response(request, audit_id, row["item_id"], saved=True)
 
 
 async def _photo_file(request: Req, audit_id: int, photo_id: int, thumb: bool) -> File:
@@ -222,12 +220,8 @@ async def review_page(request: Req, audit_id: FromPath[int]) -> Template | Redir
     run = await load_run(audit_id, current_language.get())
     if not run.editable:
         return Redirect(f"/audits/{audit_id}")
-    from server.audits.scoring import missing
-
-    counts = {k: len(v) for k, v in run.photos.items()}
-    blocking = missing(run.checklist, service.values(run.answers), counts)
     return Template("audits/submit.html", context=_context(
-        run, request, missing=blocking, meaning=service.SIGNATURE_MEANING, error=None))
+        run, request, missing=run.missing, meaning=service.SIGNATURE_MEANING, error=None))
 
 
 @post("/audits/{audit_id:int}/submit", name="audits:submit", opt=RUNNERS)
@@ -246,11 +240,8 @@ async def submit(request: Req, audit_id: FromPath[int]) -> Template | Redirect:
         await service.submit(audit_id, user)
     except service.Invalid as exc:
         run = await load_run(audit_id, current_language.get())
-        from server.audits.scoring import missing
-
-        counts = {k: len(v) for k, v in run.photos.items()}
         return Template("audits/submit.html", status_code=422, context=_context(
-            run, request, missing=missing(run.checklist, service.values(run.answers), counts),
+            run, request, missing=run.missing,
             meaning=service.SIGNATURE_MEANING, error=exc.message))
     return Redirect(f"/audits/{audit_id}/nonconformances?submitted=1")
 

@@ -4,6 +4,10 @@ checklist, the stored answers ({item id: value}) and how many images each item h
 Answers are read through `answers.normalize`, so a stored value that no longer fits its
 item counts as unanswered instead of breaking a score. Only visible items count: an item
 whose `show_if` is false is out of the score, the progress and the submit rules.
+
+`evaluate` reads every answer once; `score_of`, `progress_of` and `missing_of` work from
+its result, so a page that shows all three does not re-read a 1000-item run three times.
+`score`, `progress`, `missing` and `visible_items` are the same for one question.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from server.audits.answers import normalize, points_of, result_of
+from server.audits.answers import Result, normalize, points_of_clean, result_of_clean
 from server.checklists.conditions import parse_condition
 from server.checklists.model import Checklist, Item, ItemType, PhotoRule
 
@@ -25,17 +29,62 @@ def _images(photo_counts: Mapping[str, int], item_id: str) -> int:
     return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0
 
 
-def _value(
-    checklist: Checklist, item: Item, answers: Mapping[str, Any], photo_counts: Mapping[str, int]
-) -> Any:
-    """The item's answer as conditions see it: normalised, or its image count for an image
-    item; None when unanswered."""
+def _clean(checklist: Checklist, item: Item, answers: Mapping[str, Any]) -> Any:
+    """The item's stored answer normalised; None when unanswered, for a value that no
+    longer fits, and for image items (their answer is their images)."""
     if item.type in IMAGE_TYPES:
-        return _images(photo_counts, item.id) or None
+        return None
     try:
         return normalize(checklist, item, answers.get(item.id))
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What one pass over a run's answers found, for the visible items only."""
+
+    checklist: Checklist
+    photo_counts: Mapping[str, int]
+    visible: set[str]
+    answered: set[str]  # an answer, or for image items at least one image
+    results: dict[str, Result]
+    points: dict[str, float]
+
+
+def evaluate(
+    checklist: Checklist,
+    answers: Mapping[str, Any],
+    photo_counts: Mapping[str, int] | None = None,
+) -> Evaluation:
+    """Conditions are evaluated in checklist order against the answers of earlier *visible*
+    items only, so hiding an item also hides whatever depends on it."""
+    counts = photo_counts or _NO_PHOTOS
+    seen: dict[str, Any] = {}  # what conditions see: the answer, or an image count
+    visible: set[str] = set()
+    answered: set[str] = set()
+    results: dict[str, Result] = {}
+    points: dict[str, float] = {}
+    for item in checklist.items():
+        if item.show_if is not None and not parse_condition(item.show_if).evaluate(seen):
+            continue
+        visible.add(item.id)
+        if item.type in IMAGE_TYPES:
+            seen_value = _images(counts, item.id) or None
+            value = None
+        else:
+            seen_value = value = _clean(checklist, item, answers)
+        if seen_value is None:
+            continue
+        seen[item.id] = seen_value
+        answered.add(item.id)
+        result = result_of_clean(checklist, item, value)
+        if result is not None:
+            results[item.id] = result
+            earned = points_of_clean(checklist, item, value, result)
+            if earned is not None:
+                points[item.id] = earned
+    return Evaluation(checklist, counts, visible, answered, results, points)
 
 
 def visible_items(
@@ -43,22 +92,8 @@ def visible_items(
     answers: Mapping[str, Any],
     photo_counts: Mapping[str, int] | None = None,
 ) -> set[str]:
-    """Ids of the items shown for these answers.
-
-    Conditions are evaluated in checklist order against the answers of earlier *visible*
-    items only, so hiding an item also hides whatever depends on it.
-    """
-    counts = photo_counts or _NO_PHOTOS
-    seen: dict[str, Any] = {}
-    visible: set[str] = set()
-    for item in checklist.items():
-        if item.show_if is not None and not parse_condition(item.show_if).evaluate(seen):
-            continue
-        visible.add(item.id)
-        value = _value(checklist, item, answers, counts)
-        if value is not None:
-            seen[item.id] = value
-    return visible
+    """Ids of the items shown for these answers."""
+    return evaluate(checklist, answers, photo_counts).visible
 
 
 def _percent(earned: float, possible: float) -> float | None:
@@ -144,20 +179,17 @@ class Score:
             raise ValueError(f"not a stored score: {exc!r}") from None
 
 
-def _answered(
-    checklist: Checklist, item: Item, answers: Mapping[str, Any], photo_counts: Mapping[str, int]
-) -> bool:
-    return _value(checklist, item, answers, photo_counts) is not None
-
-
 def score(
     checklist: Checklist,
     answers: Mapping[str, Any],
     photo_counts: Mapping[str, int] | None = None,
 ) -> Score:
     """The weighted score over visible items; N/A and unanswered items are left out."""
-    counts = photo_counts or _NO_PHOTOS
-    visible = visible_items(checklist, answers, counts)
+    return score_of(evaluate(checklist, answers, photo_counts))
+
+
+def score_of(ev: Evaluation) -> Score:
+    checklist = ev.checklist
     sections: list[SectionScore] = []
     failed: list[str] = []
     critical_failed: list[str] = []
@@ -167,17 +199,16 @@ def score(
         answered = required = 0
         section_failed: list[str] = []
         for item in section.items:
-            if item.id not in visible:
+            if item.id not in ev.visible:
                 continue
-            value = answers.get(item.id)
             if item.required:
                 required += 1
-                answered += _answered(checklist, item, answers, counts)
-            points = points_of(checklist, item, value)
+                answered += item.id in ev.answered
+            points = ev.points.get(item.id)
             if points is not None:
                 possible += item.weight
                 earned += item.weight * points
-            if result_of(checklist, item, value) == "fail":
+            if ev.results.get(item.id) == "fail":
                 section_failed.append(item.id)
                 if item.critical:
                     critical_failed.append(item.id)
@@ -227,23 +258,26 @@ def missing(
     photo_counts: Mapping[str, int] | None = None,
 ) -> list[Missing]:
     """What blocks submit, in checklist order (an item's answer before its photos)."""
-    counts = photo_counts or _NO_PHOTOS
-    visible = visible_items(checklist, answers, counts)
+    return missing_of(evaluate(checklist, answers, photo_counts))
+
+
+def missing_of(ev: Evaluation) -> list[Missing]:
     found: list[Missing] = []
-    for item in checklist.items():
-        if item.id not in visible:
+    for item in ev.checklist.items():
+        rule = item.evidence.photo
+        if item.id not in ev.visible or (
+            rule == PhotoRule.none and (not item.required or item.id in ev.answered)
+        ):
             continue
-        images = _images(counts, item.id)
+        images = _images(ev.photo_counts, item.id)
         photos_needed = 0
-        if item.required and not _answered(checklist, item, answers, counts):
+        if item.required and item.id not in ev.answered:
             if item.type in IMAGE_TYPES:
                 photos_needed = 1 - images
             else:
                 found.append(Missing(item.id, "answer"))
-        rule = item.evidence.photo
         if rule == PhotoRule.required or (
-            rule == PhotoRule.required_if_failed
-            and result_of(checklist, item, answers.get(item.id)) == "fail"
+            rule == PhotoRule.required_if_failed and ev.results.get(item.id) == "fail"
         ):
             photos_needed = max(photos_needed, item.evidence.min_photos - images)
         if photos_needed > 0:
@@ -266,14 +300,17 @@ def progress(
     answers: Mapping[str, Any],
     photo_counts: Mapping[str, int] | None = None,
 ) -> Progress:
-    counts = photo_counts or _NO_PHOTOS
-    visible = visible_items(checklist, answers, counts)
+    return progress_of(evaluate(checklist, answers, photo_counts))
+
+
+def progress_of(ev: Evaluation, blocking: list[Missing] | None = None) -> Progress:
+    """`blocking` is missing_of(ev), when the caller has it already."""
     sections: dict[str, tuple[int, int]] = {}
-    for section in checklist.sections:
-        required = [i for i in section.items if i.required and i.id in visible]
-        answered = sum(_answered(checklist, i, answers, counts) for i in required)
-        sections[section.id] = (answered, len(required))
-    blocking = missing(checklist, answers, counts)
+    for section in ev.checklist.sections:
+        required = [i.id for i in section.items if i.required and i.id in ev.visible]
+        sections[section.id] = (sum(i in ev.answered for i in required), len(required))
+    if blocking is None:
+        blocking = missing_of(ev)
     return Progress(
         answered=sum(a for a, _ in sections.values()),
         required=sum(r for _, r in sections.values()),

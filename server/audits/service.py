@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from piccolo.columns import Column
 
 from server.audits.answers import InvalidAnswer, normalize, result_of
@@ -87,10 +88,9 @@ async def start_audit(
 EDITABLE = ("planned", "in_progress")
 
 
-# What access checks read (access.py), and what an answer save reads: selecting a few
-# columns instead of all of them is a measurable share of an answer save.
+# What access checks read (access.py): selecting a few columns instead of all of them is
+# a measurable share of an answer save.
 ACCESS_COLUMNS = (Audit.id, Audit.kind, Audit.status, Audit.lead_auditor, Audit.created_by)
-RUN_STATE_COLUMNS = (Audit.status, Audit.checklist_key, Audit.checklist_version)
 
 
 async def get_audit(audit_id: int, columns: Sequence[Column] = ()) -> dict[str, Any]:
@@ -114,27 +114,59 @@ def dump_value(value: Any) -> str | None:
 
 
 def load_value(raw: Any) -> Any:
-    return json.loads(raw) if isinstance(raw, str) else raw
+    # msgspec decodes to the same Python values as json.loads, several times faster: a
+    # 1000-item run decodes 1000 of these on every autosave.
+    return msgspec.json.decode(raw) if isinstance(raw, str) else raw
 
 
-async def answers_of(audit_id: int) -> dict[str, dict[str, Any]]:
+async def answers_of(audit_id: int, item_id: str | None = None) -> dict[str, dict[str, Any]]:
+    """The stored answers (or the one to `item_id`) by item id."""
+    where = Answer.audit == audit_id
+    if item_id is not None:
+        where &= Answer.item_id == item_id
     rows = await Answer.select(
         Answer.id, Answer.item_id, Answer.value, Answer.comment, Answer.result, Answer.version,
         Answer.updated_by, Answer.updated_at,
-    ).where(Answer.audit == audit_id)
+    ).where(where)
     for row in rows:
         row["value"] = load_value(row["value"])
     return {r["item_id"]: r for r in rows}
 
 
-async def answer_of(audit_id: int, item_id: str) -> dict[str, Any] | None:
-    row = await Answer.select(
-        Answer.id, Answer.item_id, Answer.value, Answer.comment, Answer.result, Answer.version,
-        Answer.updated_by, Answer.updated_at,
-    ).where((Answer.audit == audit_id) & (Answer.item_id == item_id)).first()
-    if row is not None:
-        row["value"] = load_value(row["value"])
-    return row
+# The run's state and one current answer in one statement: it runs while this process's
+# writers queue behind it, and each statement there costs every waiting save a turn.
+_STATE_AND_ANSWER = """
+SELECT audit.status, audit.checklist_key, audit.checklist_version,
+       answer.id AS answer_id, answer.value, answer.comment, answer.result, answer.version,
+       answer.updated_by, answer.updated_at
+FROM audit LEFT JOIN answer ON answer.audit = audit.id AND answer.item_id = {}
+WHERE audit.id = {}
+"""
+
+
+async def state_and_answer(
+    audit_id: int, item_id: str
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The audit's status and checklist version, and the stored answer to `item_id` (None
+    when unanswered); NotFound if there is no such audit."""
+    rows = await Audit.raw(_STATE_AND_ANSWER, item_id, audit_id)
+    if not rows:
+        raise NotFound(_("No audit with this number."))
+    row = rows[0]
+    audit = {k: row[k] for k in ("status", "checklist_key", "checklist_version")}
+    if row["answer_id"] is None:
+        return audit, None
+    answer = {k: row[k] for k in ("value", "comment", "result", "version", "updated_by",
+                                  "updated_at")}
+    answer.update(id=row["answer_id"], item_id=item_id, value=load_value(row["value"]))
+    return audit, answer
+
+
+async def answer_values(audit_id: int) -> dict[str, Any]:
+    """{item id: value} of every answered item: what scoring reads, without the rest."""
+    rows = await Answer.select(Answer.item_id, Answer.value).where(
+        (Answer.audit == audit_id) & Answer.value.is_not_null())
+    return {r["item_id"]: load_value(r["value"]) for r in rows}
 
 
 async def photo_counts(audit_id: int) -> dict[str, int]:
@@ -175,13 +207,12 @@ async def save_answer(
     that nothing is overwritten without a person choosing.
     """
     async with write_transaction():
-        audit = await get_audit(audit_id, RUN_STATE_COLUMNS)
+        audit, current = await state_and_answer(audit_id, item_id)
         _require_editable(audit)
         checklist = await get_checklist(audit)
         item = checklist.item(item_id)
         if item is None:
             raise NotFound(_("This checklist has no item %(item)s.", item=item_id))
-        current = await answer_of(audit_id, item_id)
         stored_version = current["version"] if current else 0
         if base_version is not None and stored_version != base_version:
             raise Conflict(

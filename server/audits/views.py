@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.audits import service
-from server.audits.scoring import Progress, Score, progress, score, visible_items
+from server.audits.scoring import (
+    Missing,
+    Progress,
+    Score,
+    evaluate,
+    missing_of,
+    progress_of,
+    score_of,
+)
 from server.audits.tables import Photo
 from server.checklists.model import Checklist
 from server.org.tables import OrgUnit, Project
@@ -21,6 +29,7 @@ class RunView:
     visible: set[str]
     progress: Progress
     score: Score
+    missing: list[Missing]  # what blocks submit
     subject: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -29,11 +38,16 @@ class RunView:
         return self.audit["status"] in service.EDITABLE
 
 
-async def photos_by_item(audit_id: int) -> dict[str, list[dict[str, Any]]]:
+async def photos_by_item(audit_id: int, item_id: str | None = None
+                         ) -> dict[str, list[dict[str, Any]]]:
+    """The audit's photos (or one item's) that have not been removed, by item."""
+    where = (Photo.audit == audit_id) & Photo.removed_at.is_null()
+    if item_id is not None:
+        where &= Photo.item_id == item_id
     rows = await Photo.select(
         Photo.id, Photo.item_id, Photo.kind, Photo.width, Photo.height, Photo.sha256,
         Photo.uploaded_at, Photo.captured_at,
-    ).where((Photo.audit == audit_id) & Photo.removed_at.is_null()).order_by(Photo.id)
+    ).where(where).order_by(Photo.id)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         grouped.setdefault(row["item_id"], []).append(row)
@@ -63,20 +77,35 @@ async def subject_of(audit: dict[str, Any], lang: str) -> str:
     return " · ".join(parts)
 
 
-async def load_run(audit_id: int, lang: str = "zh_CN") -> RunView:
+async def load_run(audit_id: int, lang: str = "zh_CN", item_id: str | None = None) -> RunView:
+    """The run with its answers, photos, visibility, progress and score.
+
+    With `item_id` (an autosave's response) only that item's answer and photos are loaded
+    in full, and no subject; visibility, progress and score still cover every item, from
+    the values and photo counts alone, which keeps a save on a 1000-item run cheap.
+    """
     audit = await service.get_audit(audit_id)
     checklist = await service.get_checklist(audit)
-    answers = await service.answers_of(audit_id)
-    photos = await photos_by_item(audit_id)
-    counts = {k: len(v) for k, v in photos.items()}
-    values = service.values(answers)
+    if item_id is None:
+        answers = await service.answers_of(audit_id)
+        photos = await photos_by_item(audit_id)
+        counts = {k: len(v) for k, v in photos.items()}
+        values = service.values(answers)
+    else:
+        answers = await service.answers_of(audit_id, item_id)
+        photos = await photos_by_item(audit_id, item_id)
+        counts = await service.photo_counts(audit_id)
+        values = await service.answer_values(audit_id)
+    ev = evaluate(checklist, values, counts)
+    blocking = missing_of(ev)
     return RunView(
         audit=audit,
         checklist=checklist,
         answers=answers,
         photos=photos,
-        visible=visible_items(checklist, values, counts),
-        progress=progress(checklist, values, counts),
-        score=score(checklist, values, counts),
-        subject=await subject_of(audit, lang),
+        visible=ev.visible,
+        progress=progress_of(ev, blocking),
+        score=score_of(ev),
+        missing=blocking,
+        subject=await subject_of(audit, lang) if item_id is None else "",
     )

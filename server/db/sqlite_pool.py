@@ -104,9 +104,9 @@ class PooledSQLiteEngine(SQLiteEngine):
     ) -> Any:
         conn = await self._acquire()
         try:
-            async with conn.execute(query, args or []) as cursor:
-                rows = await cursor.fetchall()
-            await conn.commit()
+            rows = await conn.execute_fetchall(query, args or [])
+            if conn.in_transaction:  # sqlite3 opened one implicitly for a write
+                await conn.commit()
             return rows
         finally:
             await self._release(conn)
@@ -116,8 +116,7 @@ class PooledSQLiteEngine(SQLiteEngine):
         query_type: str = "generic", table: Any = None,
     ) -> Any:
         # foreign_keys is set once per pooled connection, not before every query
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
+        return await connection.execute_fetchall(query, args or [])
 
     async def close_pools(self) -> None:
         writer = self._writers.pop(id(asyncio.get_running_loop()), None)
