@@ -37,7 +37,7 @@ async def viewable(request: Req, audit_id: int) -> dict[str, Any]:
     leak ids)."""
     user = request.scope["user"]
     try:
-        audit = await service.get_audit(audit_id, service.ACCESS_COLUMNS)
+        audit = await service.access_row(audit_id)
     except service.NotFound:
         raise NotFoundException(_("No audit with this number.")) from None
     if not access.can_view(user, audit) and not (

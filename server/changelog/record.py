@@ -100,11 +100,9 @@ async def append(
     who = as_actor(actor)
     if isinstance(engine(), PostgresEngine):
         await ChangeLog.raw(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
-    last = (
-        await ChangeLog.select(ChangeLog.id, ChangeLog.hash)
-        .order_by(ChangeLog.id, ascending=False)
-        .first()
-    )
+    # A plain statement: every write runs it while the other writers wait their turn.
+    rows = await ChangeLog.raw("SELECT id, hash FROM change_log ORDER BY id DESC LIMIT 1")
+    last = rows[0] if rows else None
     prev_hash = last["hash"] if last else GENESIS
     # Appends are serialised (IMMEDIATE transaction / advisory lock), so ids are
     # assigned here: consecutive, and known before the hash is computed.
