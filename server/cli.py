@@ -59,7 +59,7 @@ async def prepare(settings: Settings, echo: Callable[[str], None]) -> bool:
         echo(f"checklist problem: {line}")
     echo(f"checklists: {len(report.added)} added, {len(report.unchanged)} unchanged")
     if settings.demo and await demo.database_is_empty():
-        added = await demo.load_demo()
+        added = await demo.load_demo(settings.data_dir)
         echo(f"demo data loaded: {added}")
     return report.ok
 
@@ -89,7 +89,8 @@ def demo() -> None:
     """Load the demo data set (idempotent)."""
     from server.demo import load_demo
 
-    added = _run(load_demo)
+    settings = Settings.from_env()
+    added = _run(lambda: load_demo(settings.data_dir), settings)
     click.echo(f"demo data: {added}")
 
 

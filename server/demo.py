@@ -3,6 +3,8 @@ and by `auditrail demo`. Idempotent: running it twice changes nothing."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from server.accounts.roles import Role
 from server.accounts.tables import User
 from server.accounts.users import UserInput, create_user
@@ -49,8 +51,9 @@ USERS = {
 }
 
 
-async def load_demo() -> dict[str, int]:
-    """Create what is missing of the demo set; returns how many rows were added."""
+async def load_demo(data_dir: Path) -> dict[str, int]:
+    """Create what is missing of the demo set; returns how many rows were added.
+    `data_dir` is where the demo audit's photos are stored."""
     added = {"org_units": 0, "projects": 0, "users": 0}
     units: dict[str, int] = {}
     for code, zh, en in ORG_UNITS:
@@ -89,6 +92,9 @@ async def load_demo() -> dict[str, int]:
     from server.assets.demo import load_demo_assets
 
     added["assets_and_schedules"] = await load_demo_assets()
+    from server.findings.demo import load_demo_audits
+
+    added["audits"] = await load_demo_audits(data_dir)
     return added
 
 
