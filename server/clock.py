@@ -41,6 +41,13 @@ def stored_date(value: Any) -> date | None:
     return None
 
 
+def placed(moment: datetime | None) -> datetime | None:
+    """A wall-clock time without a zone (a camera's, say) read as local time."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=local_zone())
+
+
 def today(now: datetime | None = None) -> date:
     return local_date(now or datetime.now(UTC))
 

@@ -217,6 +217,40 @@ def test_uploads_over_http_with_real_images(client: Any, api: Any, all_types: st
     assert len(stored) == 3  # the refused uploads left nothing behind
 
 
+def test_capture_time_without_an_offset_is_read_as_local_time(
+    client: Any, api: Any, run: Any, all_types: str
+) -> None:
+    """A camera's clock has no zone; stored as UTC it would move the capture by hours."""
+    import io
+    from datetime import datetime
+
+    from PIL import Image
+    from PIL.ExifTags import IFD, Base
+
+    from server import clock
+    from server.audits.tables import Photo
+    from tests.test_images import camera_exif
+
+    h = api("auditor")
+    audit = start(client, h)
+    exif = camera_exif()
+    exif.get_ifd(IFD.Exif)[Base.DateTimeOriginal] = "2024:05:06 07:08:09"
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 90, 10)).save(buffer, "JPEG", exif=exif)
+    response = client.post(f"/api/v1/audits/{audit}/answers/B5/photos", headers=h,
+                           files={"file": ("p.jpg", buffer.getvalue(), "image/jpeg")})
+    assert response.status_code == 201, response.text
+
+    async def captured() -> Any:
+        row = await Photo.select(Photo.captured_at).where(
+            Photo.id == response.json()["id"]).first()
+        return row["captured_at"]
+
+    moment = run(captured)
+    assert moment.tzinfo is not None
+    assert moment == datetime(2024, 5, 6, 7, 8, 9, tzinfo=clock.local_zone())
+
+
 def test_report_pdf_over_http(client: Any, api: Any, all_types: str) -> None:
     import io
 

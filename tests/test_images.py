@@ -7,7 +7,7 @@ import io
 import struct
 import time
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from server.evidence.images import (
     MAX_UPLOAD_BYTES,
     ImageRejected,
     ProcessedImage,
+    parse_exif_offset,
     parse_exif_time,
     process_photo,
     process_signature,
@@ -178,6 +179,32 @@ def test_capture_time_from_datetime_when_no_original() -> None:
     stored = opened(result.data).getexif()
     assert stored[Base.DateTime] == "2023:12:31 23:59:58"
     assert not stored.get_ifd(IFD.Exif)  # no invented DateTimeOriginal
+
+
+def test_capture_offset_makes_the_time_aware_and_is_kept() -> None:
+    exif = camera_exif(DateTime="2024:05:07 10:00:00")
+    exif.get_ifd(IFD.Exif).update({Base.DateTimeOriginal: "2024:05:06 07:08:09",
+                                   Base.OffsetTimeOriginal: "+02:00",
+                                   Base.OffsetTime: "+99:00"})  # impossible: ignored
+    result = process_photo(encode(quadrants(40, 30), "JPEG", exif=exif))
+    assert result.captured_at == datetime(2024, 5, 6, 7, 8, 9,
+                                          tzinfo=timezone(timedelta(hours=2)))
+    stored = opened(result.data).getexif()
+    assert stored[Base.DateTime] == "2024:05:07 10:00:00"
+    assert dict(stored.get_ifd(IFD.Exif)) == {Base.DateTimeOriginal: "2024:05:06 07:08:09",
+                                              Base.OffsetTimeOriginal: "+02:00"}
+
+
+@pytest.mark.parametrize(("value", "hours"), [
+    ("+08:00", 8), ("-05:30", -5.5), (b"+00:00\x00", 0), ("+8:00", None), ("+15:00", None),
+    ("08:00", None), ("", None), (None, None), (800, None),
+])
+def test_exif_offsets(value: object, hours: float | None) -> None:
+    zone = parse_exif_offset(value)
+    if hours is None:
+        assert zone is None
+    else:
+        assert zone == timezone(timedelta(hours=hours))
 
 
 def test_no_exif_means_no_metadata_at_all() -> None:

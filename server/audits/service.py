@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from server import clock
 from server.audits.answers import InvalidAnswer, normalize, result_of
 from server.audits.scoring import Score, missing, score
 from server.audits.tables import Answer, Audit, Photo
@@ -305,7 +306,8 @@ async def add_image(
             row = await record.create(Photo(
                 audit=audit_id, item_id=item_id, kind=kind, path=path, thumb_path=thumb,
                 sha256=image.sha256, content_type=image.content_type, width=image.width,
-                height=image.height, size_bytes=image.size_bytes, captured_at=image.captured_at,
+                height=image.height, size_bytes=image.size_bytes,
+                captured_at=clock.placed(image.captured_at),
                 uploaded_by=getattr(actor, "id", None),
             ), actor)
     except Exception:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from functools import cache
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -49,7 +50,9 @@ class ProcessedImage:
     width: int
     height: int
     sha256: str
-    captured_at: datetime | None  # camera's local wall-clock time, naive
+    # The camera's clock: aware when the photo states its UTC offset (EXIF 2.31),
+    # else naive wall-clock time, which the caller places in a zone.
+    captured_at: datetime | None
     size_bytes: int
 
     @classmethod
@@ -165,8 +168,27 @@ def parse_exif_time(value: object) -> datetime | None:
     return parsed if parsed.year >= 1970 else None
 
 
+_OFFSET_RE = re.compile(r"([+-])([0-9]{2}):([0-9]{2})")
+# Each time tag and the tag (in the Exif IFD) that gives its UTC offset.
+_OFFSET_OF = {Base.DateTimeOriginal: Base.OffsetTimeOriginal, Base.DateTime: Base.OffsetTime}
+
+
+def parse_exif_offset(value: object) -> timezone | None:
+    """An EXIF offset ("+08:00", NUL-padded) as a fixed zone, or None."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str):
+        return None
+    match = _OFFSET_RE.fullmatch(value.strip("\x00 "))
+    if match is None or int(match[2]) > 14 or int(match[3]) > 59:
+        return None
+    delta = timedelta(hours=int(match[2]), minutes=int(match[3]))
+    return timezone(-delta if match[1] == "-" else delta)
+
+
 def _capture_times(exif: Image.Exif) -> dict[int, datetime]:
-    """The known capture-related times of the input, by the tag we write them under."""
+    """The known capture-related times of the input, by the tag we write them under;
+    aware where the input gives the offset."""
     times: dict[int, datetime] = {}
     original = parse_exif_time(exif.get_ifd(IFD.Exif).get(Base.DateTimeOriginal))
     if original is None:  # some writers put it in IFD0
@@ -176,11 +198,16 @@ def _capture_times(exif: Image.Exif) -> dict[int, datetime]:
     changed = parse_exif_time(exif.get(Base.DateTime))
     if changed is not None:
         times[Base.DateTime] = changed
+    for tag, moment in times.items():
+        offset = parse_exif_offset(exif.get_ifd(IFD.Exif).get(_OFFSET_OF[tag]))
+        if offset is not None:
+            times[tag] = moment.replace(tzinfo=offset)
     return times
 
 
 def _exif_bytes(times: dict[int, datetime]) -> bytes:
-    """An EXIF block holding only DateTimeOriginal (Exif IFD) and DateTime (IFD0)."""
+    """An EXIF block holding only DateTimeOriginal (Exif IFD) and DateTime (IFD0), and
+    their offsets where known."""
     exif = Image.Exif()
     if Base.DateTime in times:
         exif[Base.DateTime] = times[Base.DateTime].strftime(_EXIF_TIME)
@@ -188,6 +215,10 @@ def _exif_bytes(times: dict[int, datetime]) -> bytes:
         exif.get_ifd(IFD.Exif)[Base.DateTimeOriginal] = times[Base.DateTimeOriginal].strftime(
             _EXIF_TIME
         )
+    for tag, moment in times.items():
+        if moment.tzinfo is not None:
+            offset = moment.strftime("%z")  # "+0800"
+            exif.get_ifd(IFD.Exif)[_OFFSET_OF[tag]] = f"{offset[:3]}:{offset[3:5]}"
     return exif.tobytes()
 
 
