@@ -83,9 +83,12 @@ async def saves(
     clients: int,
     seconds: float,
     interval: float = 0.0,
+    form: tuple[dict[str, str], str] | None = None,
 ) -> tuple[list[float], int, int]:
     """Each client saves in a loop; with `interval`, it waits so that it sends at most one
     save per interval (an auditor answering every few seconds), else back to back.
+    Through the API, or with `form` (session cookies, CSRF token) through the form's htmx
+    autosave, whose response re-renders the item and the progress bar.
 
     The clients share one aiohttp session in this process. The generator shares the 2
     cores with the server, so it must be light: with httpx, 100 clients took so much CPU
@@ -96,10 +99,15 @@ async def saves(
     errors = 0
     failures: dict[str, int] = {}
     connector = aiohttp.TCPConnector(limit=clients + 4)
+    headers = {"Authorization": f"Bearer {token}"}  # the API; pages go by the cookie
+    if form:
+        headers.update({"X-CSRF-Token": form[1], "HX-Request": "true"})
     async with aiohttp.ClientSession(
-        base_url=url, headers={"Authorization": f"Bearer {token}"}, connector=connector,
-        timeout=aiohttp.ClientTimeout(total=60),
+        base_url=url, headers=headers, connector=connector,
+        cookie_jar=aiohttp.CookieJar(unsafe=True), timeout=aiohttp.ClientTimeout(total=60),
     ) as client:
+        if form:
+            client.cookie_jar.update_cookies(form[0])
 
         async def stored_values(audit: int) -> dict[int, Any]:
             async with client.get(f"/api/v1/audits/{audit}") as r:
@@ -128,8 +136,13 @@ async def saves(
                 last[i] = value_for(i, turn)
                 t0 = time.perf_counter()
                 try:
-                    async with client.put(f"/api/v1/audits/{audit}/answers/I{i}",
-                                          json={"value": last[i]}) as r:
+                    if form:
+                        request = client.post(f"/audits/{audit}/answers/I{i}",
+                                              data={"value": str(last[i])})
+                    else:
+                        request = client.put(f"/api/v1/audits/{audit}/answers/I{i}",
+                                             json={"value": last[i]})
+                    async with request as r:
                         await r.read()
                         status = r.status
                 except aiohttp.ClientError as exc:  # counted, not fatal: the run goes on
@@ -260,6 +273,18 @@ def run_engine(engine: str, seconds: float) -> None:
             )
             print(
                 f"{clients:>3} clients, one save each per {interval:g} s: p50 "
+                f"{percentile(lat, 50):7.1f} ms, p99 {percentile(lat, 99):7.1f} ms, "
+                f"{count / (seconds * 2):7.1f} saves/s, {errors} errors"
+            )
+        with httpx.Client(base_url=srv.url, timeout=60, follow_redirects=True) as c:
+            csrf = login(c, "auditor")
+            session = (dict(c.cookies.items()), csrf)
+        for clients, interval in ((100, 2.0), (100, 1.0)):
+            lat, errors, count = asyncio.run(
+                saves(srv.url, token, audits, 100, clients, seconds * 2, interval, session)
+            )
+            print(
+                f"{clients:>3} clients, form autosave each per {interval:g} s: p50 "
                 f"{percentile(lat, 50):7.1f} ms, p99 {percentile(lat, 99):7.1f} ms, "
                 f"{count / (seconds * 2):7.1f} saves/s, {errors} errors"
             )

@@ -87,13 +87,17 @@ async def start_audit(
 EDITABLE = ("planned", "in_progress")
 
 
-# What access checks read (access.py). Every request on a run reads it, so it is one
-# plain statement: building it with Piccolo's select cost as much as running it.
-_ACCESS_ROW = "SELECT id, kind, status, lead_auditor, created_by FROM audit WHERE id = {}"
+# What access checks read (access.py), and which checklist version the run uses. Every
+# request on a run reads them, so they come in plain statements: building these with
+# Piccolo's select cost as much as running them.
+RUN_COLUMNS = ("id", "kind", "status", "lead_auditor", "created_by", "checklist_key",
+               "checklist_version")
+_ACCESS_ROW = f"SELECT {', '.join(RUN_COLUMNS)} FROM audit WHERE id = {{}}"
 
 
 async def access_row(audit_id: int) -> dict[str, Any]:
-    """The columns access.py decides on; NotFound if there is no such audit."""
+    """The columns access.py decides on and the run's checklist version; NotFound if there
+    is no such audit."""
     rows = await Audit.raw(_ACCESS_ROW, audit_id)
     if not rows:
         raise NotFound(_("No audit with this number."))
@@ -126,41 +130,38 @@ def load_value(raw: Any) -> Any:
     return msgspec.json.decode(raw) if isinstance(raw, str) else raw
 
 
-async def answers_of(audit_id: int, item_id: str | None = None) -> dict[str, dict[str, Any]]:
-    """The stored answers (or the one to `item_id`) by item id."""
-    where = Answer.audit == audit_id
-    if item_id is not None:
-        where &= Answer.item_id == item_id
+async def answers_of(audit_id: int) -> dict[str, dict[str, Any]]:
+    """The stored answers by item id."""
     rows = await Answer.select(
         Answer.id, Answer.item_id, Answer.value, Answer.comment, Answer.result, Answer.version,
         Answer.updated_by, Answer.updated_at,
-    ).where(where)
+    ).where(Answer.audit == audit_id)
     for row in rows:
         row["value"] = load_value(row["value"])
     return {r["item_id"]: r for r in rows}
 
 
-# The run's state and one current answer in one statement: it runs while this process's
-# writers queue behind it, and each statement there costs every waiting save a turn.
-_STATE_AND_ANSWER = """
-SELECT audit.status, audit.checklist_key, audit.checklist_version,
+# The run's columns and one current answer in one statement: a save runs it while this
+# process's writers queue behind it, and each statement there costs every waiting save.
+_STATE_AND_ANSWER = f"""
+SELECT {', '.join('audit.' + c for c in RUN_COLUMNS)},
        answer.id AS answer_id, answer.value, answer.comment, answer.result, answer.version,
        answer.updated_by, answer.updated_at
-FROM audit LEFT JOIN answer ON answer.audit = audit.id AND answer.item_id = {}
-WHERE audit.id = {}
+FROM audit LEFT JOIN answer ON answer.audit = audit.id AND answer.item_id = {{}}
+WHERE audit.id = {{}}
 """
 
 
 async def state_and_answer(
     audit_id: int, item_id: str
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The audit's status and checklist version, and the stored answer to `item_id` (None
-    when unanswered); NotFound if there is no such audit."""
+    """The audit's RUN_COLUMNS, and the stored answer to `item_id` (None when
+    unanswered); NotFound if there is no such audit."""
     rows = await Audit.raw(_STATE_AND_ANSWER, item_id, audit_id)
     if not rows:
         raise NotFound(_("No audit with this number."))
     row = rows[0]
-    audit = {k: row[k] for k in ("status", "checklist_key", "checklist_version")}
+    audit = {k: row[k] for k in RUN_COLUMNS}
     if row["answer_id"] is None:
         return audit, None
     answer = {k: row[k] for k in ("value", "comment", "result", "version", "updated_by",
@@ -171,8 +172,8 @@ async def state_and_answer(
 
 async def answer_values(audit_id: int) -> dict[str, Any]:
     """{item id: value} of every answered item: what scoring reads, without the rest."""
-    rows = await Answer.select(Answer.item_id, Answer.value).where(
-        (Answer.audit == audit_id) & Answer.value.is_not_null())
+    rows = await Answer.raw(
+        "SELECT item_id, value FROM answer WHERE audit = {} AND value IS NOT NULL", audit_id)
     return {r["item_id"]: load_value(r["value"]) for r in rows}
 
 

@@ -38,16 +38,12 @@ class RunView:
         return self.audit["status"] in service.EDITABLE
 
 
-async def photos_by_item(audit_id: int, item_id: str | None = None
-                         ) -> dict[str, list[dict[str, Any]]]:
-    """The audit's photos (or one item's) that have not been removed, by item."""
-    where = (Photo.audit == audit_id) & Photo.removed_at.is_null()
-    if item_id is not None:
-        where &= Photo.item_id == item_id
+async def photos_by_item(audit_id: int) -> dict[str, list[dict[str, Any]]]:
+    """The audit's photos that have not been removed, by item."""
     rows = await Photo.select(
         Photo.id, Photo.item_id, Photo.kind, Photo.width, Photo.height, Photo.sha256,
         Photo.uploaded_at, Photo.captured_at,
-    ).where(where).order_by(Photo.id)
+    ).where((Photo.audit == audit_id) & Photo.removed_at.is_null()).order_by(Photo.id)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         grouped.setdefault(row["item_id"], []).append(row)
@@ -80,22 +76,24 @@ async def subject_of(audit: dict[str, Any], lang: str) -> str:
 async def load_run(audit_id: int, lang: str = "zh_CN", item_id: str | None = None) -> RunView:
     """The run with its answers, photos, visibility, progress and score.
 
-    With `item_id` (an autosave's response) only that item's answer and photos are loaded
-    in full, and no subject; visibility, progress and score still cover every item, from
-    the values and photo counts alone, which keeps a save on a 1000-item run cheap.
+    With `item_id` (an autosave's response) only the audit's RUN_COLUMNS and that item's
+    answer are loaded in full, and no subject; visibility, progress and score still cover
+    every item, from the values and photo counts alone, which keeps a save on a 1000-item
+    run cheap.
     """
-    audit = await service.get_audit(audit_id)
-    checklist = await service.get_checklist(audit)
     if item_id is None:
+        audit = await service.get_audit(audit_id)
         answers = await service.answers_of(audit_id)
-        photos = await photos_by_item(audit_id)
-        counts = {k: len(v) for k, v in photos.items()}
         values = service.values(answers)
     else:
-        answers = await service.answers_of(audit_id, item_id)
-        photos = await photos_by_item(audit_id, item_id)
-        counts = await service.photo_counts(audit_id)
+        audit, answer = await service.state_and_answer(audit_id, item_id)
+        answers = {item_id: answer} if answer else {}
         values = await service.answer_values(audit_id)
+    checklist = await service.get_checklist(audit)
+    photos = await photos_by_item(audit_id)
+    counts = {k: len(v) for k, v in photos.items()}
+    if item_id is not None:
+        photos = {k: v for k, v in photos.items() if k == item_id}
     ev = evaluate(checklist, values, counts)
     blocking = missing_of(ev)
     return RunView(
