@@ -185,22 +185,6 @@ def answer_all(url: str, token: str, audit: int, items: int) -> None:
                        json={"value": value_for(i, 1)}).raise_for_status()
 
 
-def form_saves(url: str, audit: int, items: int, rounds: int = 60) -> list[float]:
-    """The form's htmx autosave of one item (the path a browser takes): the response is the
-    re-rendered item and the progress bar, which covers every item of the run."""
-    with httpx.Client(base_url=url, timeout=60, follow_redirects=True) as client:
-        csrf = login(client, "auditor")
-        times = []
-        for k in range(rounds):
-            i = k % min(items, 40)
-            t0 = time.perf_counter()
-            r = client.post(f"/audits/{audit}/answers/I{i}", data={"value": str(value_for(i, k))},
-                            headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
-            times.append((time.perf_counter() - t0) * 1000)
-            r.raise_for_status()
-        return times
-
-
 async def throughput(
     url: str, path: str, cookies: httpx.Cookies | None, seconds: float, clients: int = 8
 ) -> float:
@@ -249,13 +233,18 @@ def run_engine(engine: str, seconds: float) -> None:
                 f"one client, {n:>4}-item checklist: p50 {percentile(lat, 50):6.1f} ms, "
                 f"p99 {percentile(lat, 99):6.1f} ms ({count} saves, {errors} errors)"
             )
+        with httpx.Client(base_url=srv.url, timeout=60, follow_redirects=True) as c:
+            csrf = login(c, "auditor")
+            session = (dict(c.cookies.items()), csrf)
         for n in (10, 1000):
-            (audit,) = asyncio.run(start_audits(srv.url, token, keys[n], 1))
-            answer_all(srv.url, token, audit, n)
-            lat = form_saves(srv.url, audit, n)
+            audits = asyncio.run(start_audits(srv.url, token, keys[n], 1))
+            answer_all(srv.url, token, audits[0], n)
+            lat, errors, count = asyncio.run(
+                saves(srv.url, token, audits, n, 1, seconds / 2, form=session))
             print(
                 f"form autosave, {n:>4}-item checklist, every item answered: p50 "
-                f"{percentile(lat, 50):6.1f} ms, p99 {percentile(lat, 99):6.1f} ms"
+                f"{percentile(lat, 50):6.1f} ms, p99 {percentile(lat, 99):6.1f} ms "
+                f"({count} saves, {errors} errors)"
             )
         audits = asyncio.run(start_audits(srv.url, token, keys[100], 100))
         for clients in (1, 16, 64, 100):
@@ -276,9 +265,6 @@ def run_engine(engine: str, seconds: float) -> None:
                 f"{percentile(lat, 50):7.1f} ms, p99 {percentile(lat, 99):7.1f} ms, "
                 f"{count / (seconds * 2):7.1f} saves/s, {errors} errors"
             )
-        with httpx.Client(base_url=srv.url, timeout=60, follow_redirects=True) as c:
-            csrf = login(c, "auditor")
-            session = (dict(c.cookies.items()), csrf)
         for clients, interval in ((100, 2.0), (100, 1.0)):
             lat, errors, count = asyncio.run(
                 saves(srv.url, token, audits, 100, clients, seconds * 2, interval, session)

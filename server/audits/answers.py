@@ -184,7 +184,7 @@ _NORMALIZERS = {
 }
 
 
-def _clean(checklist: Checklist, item: Item, value: Any) -> Any:
+def clean(checklist: Checklist, item: Item, value: Any) -> Any:
     """The normalised value, or None for a value that does not fit (scoring must not raise)."""
     try:
         return normalize(checklist, item, value)
@@ -198,7 +198,7 @@ def _is_scored_choice(choices: list[Choice]) -> bool:
 
 def result_of(checklist: Checklist, item: Item, value: Any) -> Result | None:
     """pass / fail / na for a scored answer; None when unanswered or the item is unscored."""
-    return result_of_clean(checklist, item, _clean(checklist, item, value))
+    return result_of_clean(checklist, item, clean(checklist, item, value))
 
 
 def result_of_clean(checklist: Checklist, item: Item, value: Any) -> Result | None:
@@ -232,7 +232,7 @@ def result_of_clean(checklist: Checklist, item: Item, value: Any) -> Result | No
 
 def points_of(checklist: Checklist, item: Item, value: Any) -> float | None:
     """The share of the item's weight earned (0..1); None for unanswered, unscored and N/A."""
-    value = _clean(checklist, item, value)
+    value = clean(checklist, item, value)
     return points_of_clean(checklist, item, value, result_of_clean(checklist, item, value))
 
 

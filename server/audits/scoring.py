@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from server.audits.answers import Result, normalize, points_of_clean, result_of_clean
+from server.audits.answers import Result, clean, points_of_clean, result_of_clean
 from server.checklists.conditions import parse_condition
-from server.checklists.model import Checklist, Item, ItemType, PhotoRule
+from server.checklists.model import Checklist, ItemType, PhotoRule
 
 IMAGE_TYPES = {ItemType.photo, ItemType.signature}
 _NO_PHOTOS: Mapping[str, int] = {}
@@ -27,17 +27,6 @@ _NO_PHOTOS: Mapping[str, int] = {}
 def _images(photo_counts: Mapping[str, int], item_id: str) -> int:
     count = photo_counts.get(item_id, 0)
     return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0
-
-
-def _clean(checklist: Checklist, item: Item, answers: Mapping[str, Any]) -> Any:
-    """The item's stored answer normalised; None when unanswered, for a value that no
-    longer fits, and for image items (their answer is their images)."""
-    if item.type in IMAGE_TYPES:
-        return None
-    try:
-        return normalize(checklist, item, answers.get(item.id))
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -73,7 +62,7 @@ def evaluate(
             seen_value = _images(counts, item.id) or None
             value = None
         else:
-            seen_value = value = _clean(checklist, item, answers)
+            seen_value = value = clean(checklist, item, answers.get(item.id))
         if seen_value is None:
             continue
         seen[item.id] = seen_value

@@ -82,8 +82,8 @@ async def _fill_in(audit_id: int, auditor: Any, data_dir: Path) -> None:
     checklist = await service.get_checklist(await service.get_audit(audit_id))
     values: dict[str, Any] = {}
     while True:  # an answer can show further items (show_if)
-        todo = [i for i in checklist.items()
-                if i.id in visible_items(checklist, values) and i.id not in values]
+        visible = visible_items(checklist, values)
+        todo = [i for i in checklist.items() if i.id in visible and i.id not in values]
         if not todo:
             break
         for item in todo:
