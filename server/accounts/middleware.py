@@ -42,9 +42,12 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
                     anon = set_anon = secrets.token_urlsafe(24)
                 scope["anon_token"] = anon  # type: ignore[typeddict-unknown-key]
         scope["user"] = user
+        if not set_anon:
+            await app(scope, receive, send)
+            return
 
         async def send_wrapper(message: Message) -> None:
-            if set_anon and message["type"] == "http.response.start":
+            if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
                 headers.add(
                     "set-cookie",

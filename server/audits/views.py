@@ -38,12 +38,16 @@ class RunView:
         return self.audit["status"] in service.EDITABLE
 
 
-async def photos_by_item(audit_id: int) -> dict[str, list[dict[str, Any]]]:
-    """The audit's photos that have not been removed, by item."""
+async def photos_by_item(audit_id: int, item_id: str | None = None
+                         ) -> dict[str, list[dict[str, Any]]]:
+    """The audit's photos that have not been removed (of one item, or all), by item."""
+    where = (Photo.audit == audit_id) & Photo.removed_at.is_null()
+    if item_id is not None:
+        where &= Photo.item_id == item_id
     rows = await Photo.select(
         Photo.id, Photo.item_id, Photo.kind, Photo.width, Photo.height, Photo.sha256,
         Photo.uploaded_at, Photo.captured_at,
-    ).where((Photo.audit == audit_id) & Photo.removed_at.is_null()).order_by(Photo.id)
+    ).where(where).order_by(Photo.id)
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         grouped.setdefault(row["item_id"], []).append(row)
@@ -90,10 +94,12 @@ async def load_run(audit_id: int, lang: str = "zh_CN", item_id: str | None = Non
         answers = {item_id: answer} if answer else {}
         values = await service.answer_values(audit_id)
     checklist = await service.get_checklist(audit)
-    photos = await photos_by_item(audit_id)
-    counts = {k: len(v) for k, v in photos.items()}
-    if item_id is not None:
-        photos = {k: v for k, v in photos.items() if k == item_id}
+    if item_id is None:
+        photos = await photos_by_item(audit_id)
+        counts = {k: len(v) for k, v in photos.items()}
+    else:  # counts for scoring; the rows only of the item shown, when it has any
+        counts = await service.photo_counts(audit_id)
+        photos = await photos_by_item(audit_id, item_id) if counts.get(item_id) else {}
     ev = evaluate(checklist, values, counts)
     blocking = missing_of(ev)
     return RunView(
