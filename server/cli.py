@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 T = TypeVar("T")
 
@@ -64,6 +68,20 @@ async def prepare(settings: Settings, echo: Callable[[str], None]) -> bool:
     return report.ok
 
 
+def _settle(app: Litestar) -> None:
+    """Compile every template, then move what start-up built out of the collector's way.
+
+    Compiling on first use made the first request to each page wait. And a full
+    collection walked the few hundred thousand objects of the libraries, templates and
+    checklists, stalling every request in flight for 50 to 80 ms about once a minute
+    under load; frozen objects are never walked again (gc.freeze)."""
+    env = app.template_engine.engine  # type: ignore[union-attr]
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+    gc.collect()
+    gc.freeze()
+
+
 @main.command()
 @click.option("--host", default=None, help="Overrides AUDITRAIL_HOST.")
 @click.option("--port", default=None, type=int, help="Overrides AUDITRAIL_PORT.")
@@ -71,12 +89,15 @@ def serve(host: str | None, port: int | None) -> None:
     """Migrate, sync checklists, load demo data into an empty database, then serve."""
     import uvicorn
 
+    from server.app import create_app
+
     settings = Settings.from_env()
     _run(lambda: prepare(settings, click.echo), settings)
+    app = create_app(settings)
+    _settle(app)
     click.echo(f"Auditrail on http://{host or settings.host}:{port or settings.port}")
     uvicorn.run(
-        "server.app:create_app",
-        factory=True,
+        app,
         host=host or settings.host,
         port=port or settings.port,
         proxy_headers=True,

@@ -68,3 +68,29 @@ def test_schema_command_matches_published_schema() -> None:
     result = cli("checklists", "schema")
     published = (PROJECT_ROOT / "docs" / "checklist.schema.json").read_text(encoding="utf-8")
     assert result.stdout == published
+
+
+def test_serve_compiles_every_template_and_freezes_the_start_up_heap(tmp_path: Path) -> None:
+    """`serve` settles the app before taking requests (cli._settle); in a process of its
+    own, as gc.freeze() affects the whole interpreter."""
+    script = (
+        "import gc\n"
+        "from server.app import create_app\n"
+        "from server.cli import _settle\n"
+        "from server.settings import Settings\n"
+        "app = create_app(Settings.from_env())\n"
+        "env = app.template_engine.engine\n"
+        "before = len(env.cache)\n"
+        "_settle(app)\n"
+        "print(before, len(env.cache), len(env.list_templates(extensions=['html'])),"
+        " gc.get_freeze_count())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        env={**os.environ, "AUDITRAIL_DATA_DIR": str(tmp_path)}, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    before, cached, templates, frozen = map(int, result.stdout.split())
+    assert before == 0 and templates > 20
+    assert cached == templates
+    assert frozen > 100_000  # the libraries, templates and app: well over 100k objects
