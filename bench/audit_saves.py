@@ -21,8 +21,6 @@ import httpx
 
 from bench.harness import ROOT, login, median, percentile, server
 
-ROUNDS = 3  # rounds of each paced load
-
 
 def write_checklist(directory: Path, items: int) -> str:
     key = f"bench.items{items}"
@@ -204,7 +202,7 @@ async def throughput(
     return done / seconds
 
 
-def run_engine(engine: str, seconds: float) -> None:
+def run_engine(engine: str, seconds: float, rounds: int = 3) -> None:
     directory = Path(tempfile.mkdtemp(prefix="bench-checklists-"))
     keys = {n: write_checklist(directory, n) for n in (10, 100, 1000)}
     print(f"\n== {engine} ==")
@@ -261,18 +259,18 @@ def run_engine(engine: str, seconds: float) -> None:
         # Each pace runs in rounds: a tail is only worth quoting if it repeats.
         for path, interval in (("API", 2.0), ("API", 1.0), ("API", 0.5),
                                ("form autosave", 2.0), ("form autosave", 1.0)):
-            rounds = []
-            for _ in range(ROUNDS):
+            results = []
+            for _ in range(rounds):
                 lat, errors, count = asyncio.run(saves(
                     srv.url, token, audits, 100, 100, seconds * 2, interval,
                     session if path == "form autosave" else None))
-                rounds.append((percentile(lat, 50), percentile(lat, 99), count, errors))
+                results.append((percentile(lat, 50), percentile(lat, 99), count, errors))
             print(
                 f"100 clients, {path}, one save each per {interval:g} s "
-                f"({sum(r[2] for r in rounds) / (seconds * 2 * ROUNDS):.1f} saves/s, "
-                f"{sum(r[3] for r in rounds)} errors): p50 "
-                + " / ".join(f"{r[0]:.1f}" for r in rounds) + " ms, p99 "
-                + " / ".join(f"{r[1]:.1f}" for r in rounds) + " ms"
+                f"({sum(r[2] for r in results) / (seconds * 2 * rounds):.1f} saves/s, "
+                f"{sum(r[3] for r in results)} errors): p50 "
+                + " / ".join(f"{r[0]:.1f}" for r in results) + " ms, p99 "
+                + " / ".join(f"{r[1]:.1f}" for r in results) + " ms"
             )
 
 
@@ -280,9 +278,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each paced load")
     args = parser.parse_args()
     for engine in args.engines.split(","):
-        run_engine(engine, args.seconds)
+        run_engine(engine, args.seconds, args.rounds)
 
 
 if __name__ == "__main__":

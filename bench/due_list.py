@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from server import clock
@@ -39,14 +40,14 @@ async def _timed(fn: Callable[[], Awaitable[Any]], runs: int) -> tuple[float, An
     return statistics.median(times), result
 
 
-async def populate(n: int) -> None:
+async def populate(n: int, data_dir: Path) -> None:
     from server.assets.demo import load_demo_assets
     from server.assets.tables import Asset
     from server.audits.tables import Audit
     from server.demo import load_demo
     from server.org.tables import OrgUnit
 
-    await load_demo()
+    await load_demo(data_dir)
     await load_demo_assets()  # the demo's category schedules
     units = [u["id"] for u in await OrgUnit.select(OrgUnit.id)]
     batch: list[Asset] = []
@@ -218,7 +219,7 @@ def main() -> None:
                 await migrate(quiet=True)
                 await sync_checklists(settings.checklists_dir)
                 started = time.perf_counter()
-                await populate(args.assets)
+                await populate(args.assets, settings.data_dir)
                 print(
                     f"bulk insert: {args.assets} assets and {args.assets * 3} inspections "
                     f"in {time.perf_counter() - started:.1f} s ({settings.engine})"

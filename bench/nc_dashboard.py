@@ -100,8 +100,11 @@ def generate(
     projects: list[int],
     audits: list[int],
     open_share: float,
+    after: tuple[int, dict[int, int]] = (0, {}),
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """NC rows and action rows, deterministic (seeded)."""
+    """NC rows and action rows, deterministic (seeded). `after`: the highest NC id and
+    the highest number per year already stored (the demo's NCs), to continue from."""
+    first_id = after[0] + 1
     rng = random.Random(20260101)
     rows: list[dict[str, Any]] = []
     for _ in range(n):
@@ -154,7 +157,7 @@ def generate(
             }
         )
     rows.sort(key=lambda r: r["raised"])
-    seqs: dict[int, int] = {}
+    seqs: dict[int, int] = dict(after[1])
     out = []
     for index, r in enumerate(rows):
         year = r["raised"].year
@@ -193,7 +196,7 @@ def generate(
                 r["concession"],
                 _ts(r["closed"], engine),
                 "",
-                (index // 2 + 1) if r["repeat"] and index > 2 else None,
+                (first_id + index // 2) if r["repeat"] and index > 2 else None,
                 r["reopen"],
                 0,
             )
@@ -210,7 +213,7 @@ def generate(
                 )
                 actions.append(
                     (
-                        index + 1,
+                        first_id + index,
                         rng.choice(("corrective", "preventive")),
                         "Bench action",
                         rng.choice(people),
@@ -358,18 +361,28 @@ def _add_roles(url: str, engine: str, rows: list[tuple[int, str]]) -> None:
         conn.executemany('INSERT INTO user_role ("user", role) VALUES (?, ?)', rows)
 
 
-async def _ids(url: str, engine: str, table: str, where: str = "") -> list[int]:
-    sql = f"SELECT id FROM {table} {where} ORDER BY id"
+async def _rows(url: str, engine: str, sql: str) -> list[tuple[Any, ...]]:
     if engine == "postgresql":
         import asyncpg
 
         conn = await asyncpg.connect(url)
         try:
-            return [r["id"] for r in await conn.fetch(sql)]
+            return [tuple(r) for r in await conn.fetch(sql)]
         finally:
             await conn.close()
     with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
-        return [r[0] for r in conn.execute(sql)]
+        return list(conn.execute(sql))
+
+
+async def _ids(url: str, engine: str, table: str, where: str = "") -> list[int]:
+    return [r[0] for r in await _rows(url, engine, f"SELECT id FROM {table} {where} ORDER BY id")]
+
+
+async def _stored_ncs(url: str, engine: str) -> tuple[int, dict[int, int]]:
+    """The highest NC id and the highest number per year already stored."""
+    (top,) = await _rows(url, engine, "SELECT COALESCE(MAX(id), 0) FROM nonconformance")
+    years = await _rows(url, engine, "SELECT year, MAX(seq) FROM nonconformance GROUP BY year")
+    return int(top[0]), {int(y): int(q) for y, q in years}
 
 
 def load(srv: Server, engine: str, n: int, open_share: float) -> dict[str, Any]:
@@ -426,7 +439,7 @@ def load(srv: Server, engine: str, n: int, open_share: float) -> dict[str, Any]:
         _sqlite_load(url.removeprefix("sqlite:///"), [], [], audits, [], [], [])
     audit_ids = asyncio.run(_ids(url, engine, "audit"))
     ncs, actions = generate(n, engine, now, person_ids, unit_ids, project_ids, audit_ids,
-                            open_share)
+                            open_share, asyncio.run(_stored_ncs(url, engine)))
     if loader:
         asyncio.run(loader(url, ncs, actions, [], [], [], []))
     else:
