@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.support import jpeg_bytes
-from tests.test_browser_catalogue import log_in, no_horizontal_scroll
+from tests.test_browser_catalogue import log_in, no_horizontal_scroll, small_touch_targets
 
 pytestmark = pytest.mark.browser
 
@@ -122,3 +122,25 @@ def test_whole_audit(page: Any, tmp_path: Path) -> None:
     assert page.locator(".big-score").inner_text().startswith("96.4%")
     assert "Signed by" in page.content()
     assert no_horizontal_scroll(page)
+
+
+def test_the_form_fits_a_360px_phone_in_both_languages(browser: Any, live_server: str) -> None:
+    """The narrowest phones the form is made for: nothing scrolls sideways and every
+    control of the form stays a finger's size, in Chinese and in English."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, base_url=live_server)
+    page = context.new_page()
+    try:
+        page.goto("/checklists/test.all_types", wait_until="networkidle")
+        log_in(page, "auditor")
+        page.click("summary.button")
+        page.click("form[action='/audits'] button[type=submit]")
+        page.wait_for_url(re.compile(r"/audits/\d+$"))
+        for lang in ("zh_CN", "en"):
+            page.click(f"button.lang[value={lang}]")
+            page.wait_for_load_state("networkidle")
+            assert page.locator("li.item").count() >= 10, lang  # every item type
+            page.locator("details.guidance summary").first.click()
+            assert no_horizontal_scroll(page), lang
+            assert small_touch_targets(page) == [], lang
+    finally:
+        context.close()
