@@ -11,18 +11,11 @@ import pytest
 from PIL import Image
 
 from server.assets import qr
+from tests.browser import log_in, no_horizontal_scroll, small_touch_targets
 from tests.conftest import CHROMIUM
 
 pytestmark = pytest.mark.browser
 CODE = "UPS-E2E-001"
-
-
-def log_in(page: Any, user: str) -> None:
-    page.goto("/login", wait_until="networkidle")
-    page.fill("input[name=login]", user)
-    page.fill("input[name=password]", "demo")
-    page.click("form.stack button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def ensure_asset(page: Any) -> None:
@@ -38,19 +31,6 @@ def ensure_asset(page: Any) -> None:
     page.click("form.stack button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert page.url.endswith(f"/assets/{CODE}")
-
-
-def no_horizontal_scroll(page: Any) -> bool:
-    return bool(page.evaluate(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
-
-
-def small_touch_targets(page: Any) -> list[str]:
-    return list(page.evaluate("""() => [...document.querySelectorAll('a, button, summary, select')]
-        .filter(el => el.offsetParent !== null && !el.closest('p, dd, .card-meta, .breadcrumb'))
-        .filter(el => { const r = el.getBoundingClientRect();
-                        return r.height < 44 || r.width < 44; })
-        .map(el => el.outerHTML.slice(0, 80))"""))
 
 
 def test_asset_pages_fit_phone_and_tablet(page: Any) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser import log_in, no_horizontal_scroll, small_touch_targets
 from tests.support import jpeg_bytes
-from tests.test_browser_catalogue import log_in, no_horizontal_scroll, small_touch_targets
 
 pytestmark = pytest.mark.browser
 

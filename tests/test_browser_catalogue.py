@@ -8,6 +8,7 @@ import pytest
 
 from server.checklists.loader import load_tree
 from server.settings import PROJECT_ROOT
+from tests.browser import log_in, no_horizontal_scroll, small_touch_targets
 
 # the live server carries the shipped library plus the test checklists
 SHIPPED = {
@@ -16,32 +17,6 @@ SHIPPED = {
     if r.checklist
 }
 pytestmark = pytest.mark.browser
-
-
-def no_horizontal_scroll(page: Any) -> bool:
-    return bool(
-        page.evaluate(
-            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-        )
-    )
-
-
-def small_touch_targets(page: Any) -> list[str]:
-    """Visible links and buttons smaller than 44x44 CSS px (inline text links excepted)."""
-    return list(
-        page.evaluate("""() => [...document.querySelectorAll('a, button, summary')]
-        .filter(el => el.offsetParent !== null && !el.closest('p, dd, .card-meta'))
-        .filter(el => { const r = el.getBoundingClientRect();
-                        return r.height < 44 || r.width < 44; })
-        .map(el => el.outerHTML.slice(0, 80))""")
-    )
-
-
-def log_in(page: Any, user: str, password: str = "demo") -> None:
-    page.fill("input[name=login]", user)
-    page.fill("input[name=password]", password)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def test_login_then_switch_language(page: Any) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.browser import log_in
 from tests.support import jpeg_bytes
 from tests.test_browser_audit import answer
-from tests.test_browser_catalogue import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -10,17 +10,16 @@ from typing import Any
 import pytest
 
 from server import clock
+from tests.browser import log_in as log_in_here
 
 pytestmark = pytest.mark.browser
 
 
 def log_in(page: Any, user: str) -> None:
+    """Sign in afresh as `user`, in English."""
     page.context.clear_cookies()
     page.goto("/login", wait_until="networkidle")
-    page.fill("input[name=login]", user)
-    page.fill("input[name=password]", "demo")
-    page.click("form.stack button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    log_in_here(page, user)
     # Earlier tests may have saved another language as this user's preference.
     page.click("button.lang[value=en]")
     page.wait_for_load_state("networkidle")
