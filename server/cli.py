@@ -73,8 +73,8 @@ def _settle(app: Litestar) -> None:
 
     Compiling on first use made the first request to each page wait. And a full
     collection walked the few hundred thousand objects of the libraries, templates and
-    checklists, stalling every request in flight for 50 to 80 ms about once a minute
-    under load; frozen objects are never walked again (gc.freeze)."""
+    checklists, stalling every request in flight for 50 to 80 ms each time it ran under
+    load; frozen objects are never walked again (gc.freeze)."""
     env = app.template_engine.engine  # type: ignore[union-attr]
     for name in env.list_templates(extensions=["html"]):
         env.get_template(name)

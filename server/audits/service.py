@@ -251,7 +251,8 @@ async def save_answer(
         fields = {"value": new_value, "comment": new_comment, "result": result,
                   "version": stored_version + 1, "updated_by": who, "updated_at": now}
         # Plain SQL, like the reads of every save (see state_and_answer).
-        row = (dump_value(new_value), new_comment, result, stored_version + 1, who, now)
+        row = (dump_value(new_value), *(fields[k] for k in (
+            "comment", "result", "version", "updated_by", "updated_at")))
         if current is None:
             await Answer.raw(
                 "INSERT INTO answer (value, comment, result, version, updated_by, updated_at,"
