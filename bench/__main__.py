@@ -10,6 +10,7 @@ import time
 
 BENCHMARKS = [
     "bench.audit_saves",
+    "bench.batch_sync",
     "bench.photo_processing",
     "bench.pdf_report",
     "bench.nc_dashboard",

@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from server import clock
-from server.settings import PROJECT_ROOT, Settings
+from server.core import clock
+from server.core.settings import PROJECT_ROOT, Settings
 
 CATEGORIES = ["server_room", "server", "network_device", "ups", "precision_ac", "system"]
 
@@ -41,10 +41,10 @@ async def _timed(fn: Callable[[], Awaitable[Any]], runs: int) -> tuple[float, An
 
 
 async def populate(n: int, data_dir: Path) -> None:
-    from server.assets.demo import load_demo_assets
     from server.assets.tables import Asset
     from server.audits.tables import Audit
     from server.demo import load_demo
+    from server.demo.assets import load_demo_assets
     from server.org.tables import OrgUnit
 
     await load_demo(data_dir)
@@ -107,7 +107,7 @@ async def measure(runs: int) -> list[tuple[str, float, int]]:
     from server.accounts.identity import load_user
     from server.accounts.tables import User
     from server.assets import due
-    from server.assets.plan_routes import person_of
+    from server.assets.assignment import Person
 
     today = clock.today()
     results = []
@@ -119,7 +119,7 @@ async def measure(runs: int) -> list[tuple[str, float, int]]:
 
     async def mine() -> list[Any]:
         return due.filter_due(
-            await due.load_due(today), today, person=person_of(user), within_days=7
+            await due.load_due(today), today, person=Person.of(user), within_days=7
         )
 
     seconds, chosen = await _timed(mine, runs)
@@ -194,6 +194,7 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    from server import runtime
     from server.checklists.sync import sync_checklists
     from server.db import engine as db
     from server.db.migrate import migrate
@@ -211,7 +212,7 @@ def main() -> None:
             asyncio.run(_pg_admin(admin_url, f'CREATE DATABASE "{db_name}"'))
             env["AUDITRAIL_DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + db_name
         settings = Settings.from_env(env)
-        db.configure(settings)
+        runtime.configure(settings)
 
         async def prepare() -> list[tuple[str, float, int]]:
             await db.start(settings)

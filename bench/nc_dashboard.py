@@ -489,18 +489,19 @@ async def snapshot(work: Awaitable[Any]) -> Any:
 
 
 def data_layer(srv: Server, ids: dict[str, Any], runs: int) -> dict[str, tuple[float, float]]:
+    from server import runtime
     from server.accounts.identity import load_user
     from server.accounts.tables import User
-    from server.clock import today
+    from server.core.clock import today
+    from server.core.settings import Settings
     from server.db import engine as db
     from server.findings.dashboard import DashFilters, dashboard
     from server.findings.queries import Filters, register
-    from server.settings import Settings
 
     settings = Settings.from_env(srv.env)
 
     async def main() -> dict[str, tuple[float, float]]:
-        db.configure(settings)
+        runtime.configure(settings)
         await db.start(settings)
         try:
             qm_row = await User.select(User.id).where(User.login == "quality_manager").first()

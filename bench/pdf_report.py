@@ -26,7 +26,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from server.settings import PROJECT_ROOT, Settings
+from server.core.settings import PROJECT_ROOT, Settings
 
 ITEMS, SECTIONS, PHOTOS = 100, 5, 40
 PHOTO_SIZE, THUMB_SIDE = (2048, 1536), 320
@@ -305,7 +305,7 @@ def main(argv: list[str]) -> None:
         out = Path(argv[index + 1]).resolve()
         del argv[index : index + 2]
     runs = int(argv[0]) if argv else 3
-    from server.db import engine as db
+    from server import runtime
 
     with tempfile.TemporaryDirectory(prefix="auditrail-bench-") as tmp:
         settings = Settings.from_env(
@@ -316,7 +316,7 @@ def main(argv: list[str]) -> None:
                 "AUDITRAIL_CHECKLISTS_DIR": str(PROJECT_ROOT / "checklists"),
             }
         )
-        db.configure(settings)
+        runtime.configure(settings)
         asyncio.run(run(settings, runs, out))
 
 

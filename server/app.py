@@ -6,44 +6,34 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, Router, get
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from server import __version__
-from server.accounts import admin_routes
-from server.accounts import routes as account_routes
-from server.accounts.csrf import check_csrf
-from server.accounts.middleware import auth_middleware
+from server import __version__, runtime
 from server.accounts.ratelimit import LoginLimiter
-from server.accounts.roles import ANY_USER, PUBLIC, authorize
-from server.assets import routes as asset_routes
-from server.audits import routes as audit_routes
-from server.checklists.routes import router as checklists_router
+from server.accounts.roles import ANY_USER, PUBLIC
+from server.core.rendering import STATIC_DIR
+from server.core.settings import Settings
 from server.db import engine as db
-from server.findings import routes as findings_routes
-from server.health import healthz
-from server.settings import Settings
+from server.web.auth import auth_middleware
+from server.web.csrf import check_csrf
 from server.web.errors import EXCEPTION_HANDLERS
-from server.web.middleware import language_middleware, security_headers_middleware
-from server.web.templating import STATIC_DIR, build_environment
-
-
-@get("/", name="home", opt=ANY_USER)
-async def home() -> Redirect:
-    return Redirect("/checklists")
+from server.web.guard import authorize
+from server.web.middleware import language_middleware, security_headers
+from server.web.routes import ROUTES
+from server.web.templating import page_environment
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = (settings or Settings.from_env()).with_secret()
-    db.configure(settings)
+    runtime.configure(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -58,14 +48,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[
-            home,
-            healthz,
-            *account_routes.ROUTES,
-            *admin_routes.ROUTES,
-            *audit_routes.ROUTES,
-            *findings_routes.ROUTES,
-            *asset_routes.ROUTES,
-            checklists_router,
+            *ROUTES,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -75,10 +58,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         lifespan=[lifespan],
         template_config=TemplateConfig(
-            engine=JinjaTemplateEngine.from_environment(build_environment())
+            engine=JinjaTemplateEngine.from_environment(page_environment())
         ),
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[security_headers_middleware, auth_middleware, language_middleware],
+        middleware=[auth_middleware, language_middleware],
+        before_send=[security_headers],
         guards=[authorize],
         before_request=check_csrf,
         openapi_config=OpenAPIConfig(

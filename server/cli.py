@@ -1,4 +1,7 @@
-"""The `auditrail` command line."""
+"""The `auditrail` command line.
+
+Each command imports what it needs when it runs: `auditrail checklists validate` should
+not pay for loading the web app, WeasyPrint and every domain."""
 
 from __future__ import annotations
 
@@ -7,12 +10,13 @@ import gc
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from server.settings import Settings
+from server.core.settings import Settings
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -22,10 +26,13 @@ T = TypeVar("T")
 
 def _run(make: Callable[[], Awaitable[T]], settings: Settings | None = None) -> T:
     """Configure the database for the current settings and run one coroutine."""
+    from server import runtime
+    from server.core import i18n
     from server.db import engine as db
 
     settings = settings or Settings.from_env()
-    db.configure(settings)
+    runtime.configure(settings)
+    i18n.current_language.set(i18n.normalise(settings.cli_language) or i18n.DEFAULT_LANGUAGE)
 
     async def main() -> T:
         await db.start(settings)
@@ -43,17 +50,46 @@ def main() -> None:
 
 
 @main.command()
-def migrate() -> None:
-    """Apply database migrations."""
+@click.option(
+    "--back",
+    "steps",
+    type=click.IntRange(min=1),
+    is_flag=False,
+    flag_value=1,
+    default=None,
+    metavar="N",
+    help="Undo the last N applied migrations (default 1), to roll an upgrade back.",
+)
+def migrate(steps: int | None) -> None:
+    """Apply database migrations, or undo the last ones with --back."""
+    from server.db.migrate import MigrationError, applied, migrate_back
     from server.db.migrate import migrate as run
 
-    _run(run)
-    click.echo("database is up to date")
+    if steps is None:
+        try:
+            _run(run)
+        except MigrationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo("database is up to date")
+        return
+
+    async def back() -> tuple[list[str], list[str]]:
+        undone = await migrate_back(steps, quiet=True)
+        return [f"undid {step.id}: {step.description}" for step in undone], await applied()
+
+    try:
+        lines, left = _run(back)
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in lines:
+        click.echo(line)
+    click.echo(f"database is at {left[-1]}" if left else "no migrations applied")
 
 
 async def prepare(settings: Settings, echo: Callable[[str], None]) -> bool:
     """Start-up work for `serve`: migrate, sync checklists, demo data when empty."""
     from server import demo
+    from server.accounts import setup
     from server.checklists.sync import sync_checklists
     from server.db.migrate import migrate as run_migrations
 
@@ -65,6 +101,10 @@ async def prepare(settings: Settings, echo: Callable[[str], None]) -> bool:
     if settings.demo and await demo.database_is_empty():
         added = await demo.load_demo(settings.data_dir)
         echo(f"demo data loaded: {added}")
+    if await setup.needs_first_admin():
+        token = setup.setup_token(settings.data_dir)
+        echo("No administrator yet: run `auditrail init`, or open "
+             f"{settings.base_url}/setup?token={token}")
     return report.ok
 
 
@@ -106,12 +146,48 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.command()
+@click.option("--login", prompt=True, help="The administrator's login.")
+@click.option("--name", prompt=True, help="The administrator's name.")
+@click.password_option(help="Prompted for when not given.")
+def init(login: str, name: str, password: str) -> None:
+    """Create the first administrator of a new installation."""
+    from server.accounts import setup
+    from server.core.errors import DomainError
+
+    settings = Settings.from_env()
+
+    async def create() -> Any:
+        from server.db.migrate import migrate as run_migrations
+
+        await run_migrations(quiet=True)
+        return await setup.create_first_admin(login, name, password, settings.data_dir)
+
+    try:
+        user = _run(create, settings)
+    except DomainError as exc:
+        problems = "; ".join(f"{k}: {v}" for k, v in exc.problems.items())
+        raise click.ClickException(f"{exc.message} {problems}".strip()) from None
+    click.echo(f"created administrator {user.login} (id {user.id}); log in at "
+               f"{settings.base_url}/login")
+
+
+@main.command()
 def demo() -> None:
     """Load the demo data set (idempotent)."""
     from server.demo import load_demo
 
     settings = Settings.from_env()
-    added = _run(lambda: load_demo(settings.data_dir), settings)
+
+    async def load() -> dict[str, int]:
+        # a new database gets its tables and checklists first, as `serve` would
+        from server.checklists.sync import sync_checklists
+        from server.db.migrate import migrate as run_migrations
+
+        await run_migrations(quiet=True)
+        await sync_checklists(settings.checklists_dir)
+        return await load_demo(settings.data_dir)
+
+    added = _run(load, settings)
     click.echo(f"demo data: {added}")
 
 
@@ -288,14 +364,16 @@ def users_create(
     login: str, name: str, roles: tuple[str, ...], language: str, password: str
 ) -> None:
     """Create a user."""
-    from server.accounts.users import UserError, UserInput, create_user
+    from server.accounts.users import UserInput, create_user
     from server.changelog.record import SYSTEM
+    from server.core.errors import Invalid
 
     data = UserInput(login=login, name=name, roles=list(roles), language=language)
     try:
         user = _run(lambda: create_user(data, password, SYSTEM))
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from None
+    except Invalid as exc:
+        raise click.ClickException(
+            "; ".join(f"{k}: {v}" for k, v in exc.problems.items())) from None
     click.echo(f"created user {user.login} (id {user.id})")
 
 
@@ -337,27 +415,112 @@ def log() -> None:
 
 @log.command("verify")
 def log_verify() -> None:
-    """Prove that no change-log row was altered or removed."""
-    from server.changelog.verify import verify_log
+    """Prove the change log unaltered and complete, and the records, checklist versions
+    and photo files what it says they are; exit 1 naming each problem."""
+    from server.maintenance.integrity import verify_all
 
-    report = _run(verify_log)
+    settings = Settings.from_env()
+    report = _run(lambda: verify_all(settings), settings)
+    log = report.log
     for problem in report.problems:
         click.echo(problem, err=True)
-    click.echo(f"{report.rows} rows checked; head {report.head}")
+    for note in log.notes:
+        click.echo(f"note: {note}")
+    keyed = f", keyed from row {log.keyed_from}" if log.keyed_from else ", not keyed"
+    click.echo(f"{log.rows} rows checked; head {log.head}{keyed}")
+    point = log.checkpoint
+    if point is not None:
+        click.echo(f"checkpoint: {point.rows} rows, head {point.head}, written {point.at}")
+    click.echo("compared: " + ", ".join(f"{n} {what}" for what, n in report.counted.items()))
     if not report.ok:
-        click.echo("the change log has been tampered with", err=True)
+        parts = {"change log": log.problems, "records": report.records,
+                 "checklists": report.checklists, "photos": report.photos}
+        detail = ", ".join(f"{name} {len(found)}" for name, found in parts.items() if found)
+        click.echo(f"tampered with: {len(report.problems)} problems ({detail})", err=True)
         sys.exit(1)
-    click.echo("the change log is intact")
+    click.echo("the change log is intact, and the records, checklist versions and photo "
+               "files match it")
 
 
-def _register_domain_commands() -> None:
-    # Imported late: the domain command modules import this module's _run.
-    from server.findings.commands import reminders
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+def backup(dest: Path) -> None:
+    """Write the database, photos and secret key to one archive (DEST: a file, or a folder
+    for a dated one); safe while the app runs."""
+    from server.maintenance.backup import BackupError
+    from server.maintenance.backup import backup as make_backup
 
-    main.add_command(reminders)
+    settings = Settings.from_env()
+    try:
+        result = asyncio.run(make_backup(settings, dest))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    photos = sum(1 for m in result.members if m.name.startswith("photos/"))
+    click.echo(f"wrote {result.path} ({result.size / 1e6:.1f} MB, {len(result.members)} "
+               f"members, {photos} photo files) in {result.seconds:.1f} s")
+    click.echo(f"change log: {result.rows} rows, head {result.head}")
 
 
-_register_domain_commands()
+@main.command()
+@click.argument("archive", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--force", is_flag=True,
+              help="Replace a database or data dir that is not empty.")
+def restore(archive: Path, force: bool) -> None:
+    """Restore a backup archive into the configured database and data dir (stop the app
+    first); every member is checked against the manifest before anything is replaced."""
+    from server.maintenance.restore import RestoreError
+    from server.maintenance.restore import restore as run_restore
+
+    settings = Settings.from_env()
+    try:
+        result = asyncio.run(run_restore(settings, archive, force))
+    except RestoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    made = result.manifest
+    click.echo(f"restored {archive} ({made['created_at']}, {made['engine']}, "
+               f"{result.members} members, {result.photos} photo files) in "
+               f"{result.seconds:.1f} s")
+    log = made["change_log"]
+    click.echo(f"change log: {log['rows']} rows, head {log['head']}; "
+               "run `auditrail log verify` to prove it")
+
+
+@main.group()
+def reminders() -> None:
+    """Reminders of overdue and soon-due nonconformances and actions."""
+
+
+@reminders.command("send")
+@click.option("--dry-run", is_flag=True, help="Count what would be sent; send nothing.")
+@click.option(
+    "--today",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Pretend it is this day (YYYY-MM-DD); default: today where the organisation works.",
+)
+def reminders_send(dry_run: bool, on: datetime | None) -> None:
+    """Mail everyone their pending reminders (run it daily from cron or a systemd timer;
+    needs AUDITRAIL_SMTP_HOST)."""
+    from server.findings.reminders import send_reminders
+
+    settings = Settings.from_env()
+    day: date | None = on.date() if on else None
+    report = _run(
+        lambda: send_reminders(settings.smtp, settings.base_url, day, dry_run), settings)
+    if not report["mail"]:
+        click.echo("mail is off (AUDITRAIL_SMTP_HOST is not set): nothing sent")
+    click.echo(
+        f"{report['pending']} reminders for {report['people']} people: "
+        f"{report['sent']} mails sent, {report['failed']} failed"
+    )
+    for line in report["errors"]:
+        click.echo(f"failed: {line}", err=True)
+    if report["failed"]:
+        raise SystemExit(1)
+
 
 if __name__ == "__main__":
     main()

@@ -2,47 +2,31 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import textwrap
 from pathlib import Path
 from typing import Any
 
-from server.accounts.tables import ApiToken, LoginSession, User
-from server.assets.tables import Asset, InspectionSchedule
-from server.audits.tables import Answer, Audit, Photo, Programme
-from server.checklists.tables import ChecklistVersion
-from server.demo import USERS
-from server.findings.tables import (
-    AppSetting,
-    CorrectiveAction,
-    NcSourceItem,
-    Nonconformance,
-    ReminderSent,
-)
-
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
+_people = itertools.count(1)
 
 
-async def reset_database() -> None:
-    """Remove what tests add; shipped checklist versions and demo data stay.
+async def new_user(role: str, *, with_address: bool = False, language: str = "",
+                   org_unit: int | None = None) -> str:
+    """A person of one role for one test, password "demo"; returns the login (the address,
+    if asked for, is login@example.com). The demo users are shared by the tests of a
+    module: a test that changes a person, or counts what people are sent, makes its own."""
+    from server.accounts.users import UserInput, create_user
+    from server.changelog.record import SYSTEM
 
-    (The change log is append-only, even for tests: it just grows.)
-    """
-    # children before parents
-    for table in (ReminderSent, CorrectiveAction, NcSourceItem):
-        await table.delete(force=True)
-    await Nonconformance.update({Nonconformance.recurrence_of: None}, force=True)
-    for table in (Nonconformance, AppSetting, Photo, Answer, Audit, Programme,
-                  InspectionSchedule, Asset):
-        await table.delete(force=True)
-    await ChecklistVersion.delete().where(ChecklistVersion.key.like("test.%"))
-    await LoginSession.delete(force=True)
-    await ApiToken.delete(force=True)
-    # Users stay (ids are never reused, as in real use, so histories stay apart); tests
-    # create users with logins of their own. Demo users get their demo state back.
-    for role, (name, _unit, _projects) in USERS.items():
-        await User.update({User.name: name, User.language: "", User.active: True}).where(
-            User.login == role.value)
+    n = next(_people)
+    login = f"{role}-{n}"
+    await create_user(UserInput(login=login, name=f"Test {role} {n}", roles=[role],
+                                email=f"{login}@example.com" if with_address else "",
+                                language=language, org_unit=org_unit),
+                      "demo", SYSTEM, enforce_policy=False)
+    return login
 
 
 def csrf_of(html: str) -> str:
@@ -122,4 +106,49 @@ def png_bytes(width: int = 300, height: int = 100) -> bytes:
     ImageDraw.Draw(image).line((10, 50, 290, 60), fill=(0, 0, 0, 255), width=4)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def pdf_bytes() -> bytes:
+    """A real one-page PDF made with pypdf."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def xlsx_bytes() -> bytes:
+    """A real Excel workbook made with openpyxl."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active["A1"] = "signed"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def docx_bytes(macro: bool = False) -> bytes:
+    """The smallest Word document Word opens (with a macro part if asked)."""
+    import io
+    import zipfile
+
+    main = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("[Content_Types].xml", (
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Override PartName="/word/document.xml" '
+            f'ContentType="{main}"/></Types>'))
+        z.writestr("word/document.xml", '<w:document xmlns:w="http://schemas.openxmlformats.'
+                   'org/wordprocessingml/2006/main"><w:body/></w:document>')
+        if macro:
+            z.writestr("word/vbaProject.bin", b"\0" * 64)
     return buffer.getvalue()

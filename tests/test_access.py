@@ -9,12 +9,18 @@ from typing import Any
 import pytest
 
 # Open to anonymous people, on purpose: logging in, health checks, the stylesheet
-# and scripts the login page needs, and choosing a language before login.
+# and scripts the login page needs, choosing a language before login, and the
+# one-time setup page (404 once anyone exists; a token or this machine before).
 PUBLIC_ROUTES = {
     ("GET", "/login"),
     ("POST", "/login"),
+    ("GET", "/setup"),
+    ("POST", "/setup"),
     ("GET", "/healthz"),
     ("POST", "/lang"),
+    ("GET", "/sw.js"),  # the service worker, the manifest and the offline page: the app
+    ("GET", "/manifest.webmanifest"),  # shell, the same for everyone, no data in it
+    ("GET", "/offline"),
     ("GET", "/static/{file_path:path}"),
     ("HEAD", "/static/{file_path:path}"),
     ("OPTIONS", "/static/{file_path:path}"),
@@ -119,3 +125,56 @@ def test_admin_writes_are_refused_to_other_roles(client: Any, as_user: Any, role
     assert response.status_code == 403
     as_user("admin")
     assert "intruder" not in client.get("/admin/users").text
+
+
+def declared(app: Any) -> list[tuple[str, str, frozenset[str]]]:
+    """Every route with the roles its handler declares (public ones left out)."""
+    found = set()
+    for route in app.routes:
+        for handler in route.route_handlers:
+            if handler.opt.get("public"):
+                continue
+            roles = frozenset(str(r) for r in handler.opt.get("roles", ()))
+            for method in handler.http_methods:
+                if method not in ("OPTIONS", "HEAD"):
+                    found.add((method, route.path, roles))
+    return sorted(found, key=lambda r: (r[1], r[0]))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_refuses_the_roles_it_does_not_declare(
+    client: Any, api: Any, as_user: Any, role: str
+) -> None:
+    """The guard matrix from the app's own route list: a role a handler does not name gets
+    403 before the handler runs, on pages and on the API alike."""
+    token = as_user(role)
+    headers = api(role)
+    checked = 0
+    for method, path, roles in declared(client.app):
+        if role in roles:
+            continue
+        url = concrete(path)
+        if path.startswith("/api/"):
+            response = client.request(method, url, headers=headers)
+        else:
+            response = client.request(method, url, data={"_csrf": token},
+                                      follow_redirects=False)
+        assert response.status_code == 403, (role, method, path, response.status_code)
+        checked += 1
+    assert checked > 0 or role == "quality_manager"
+
+
+def test_every_page_write_needs_the_csrf_token(client: Any, as_user: Any) -> None:
+    """The CSRF matrix from the route list: every non-API write, by a user who may use it,
+    is refused without the token and with another session's."""
+    others = as_user("auditor")
+    for role in ROLES:
+        as_user(role)
+        for method, path, roles in declared(client.app):
+            if path.startswith("/api/") or method == "GET" or role not in roles:
+                continue
+            url = concrete(path)
+            for data in ({}, {"_csrf": others}, {"_csrf": "x" * 43}):
+                response = client.request(method, url, data=data, follow_redirects=False)
+                assert response.status_code == 403, (role, method, path, data)
+                assert "expired" in response.text or "过期" in response.text, path

@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from server import i18n
 from server.audits.answers import MAX_TEXT, InvalidAnswer, normalize, points_of, result_of
 from server.checklists.model import Checklist, Item
+from server.core import i18n
 
 
 def T(text: str) -> dict[str, str]:
@@ -189,7 +189,7 @@ def test_an_empty_choice_list_clears(item_id: str) -> None:
 # --- normalize: refused values, with their messages -------------------------------------
 
 MESSAGES = {
-    "YN": "Choose yes, no or N/A.",
+    "YN": "Choose yes, partly, no or N/A.",
     "PF": "Choose pass, fail or N/A.",
     "SC": "Enter a whole number from 1 to 5.",
     "SC10": "Enter a whole number from 0 to 10.",
@@ -319,7 +319,7 @@ def test_messages_are_translated_when_raised(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(i18n, "translations", lambda lang: Upper())
     with pytest.raises(InvalidAnswer) as caught:
         normalize(CHECKLIST, it("YN"), "maybe")
-    assert caught.value.message == "译:Choose yes, no or N/A."
+    assert caught.value.message == "译:Choose yes, partly, no or N/A."
     with pytest.raises(InvalidAnswer) as caught:
         normalize(CHECKLIST, it("SC"), 9)
     assert caught.value.message == "译:Enter a whole number from 1 to 5."

@@ -3,23 +3,38 @@ schedules and due lists, with the role checks."""
 
 from __future__ import annotations
 
+import ast
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 from typing import Any
 
 import pytest
 
-from server import clock
-from server.assets.demo import ASSETS, load_demo_assets
 from server.assets.tables import Asset, InspectionSchedule
 from server.audits.tables import Audit
 from server.changelog.record import SYSTEM
+from server.core import clock
+from server.demo.assets import ASSETS, load_demo_assets
+from tests.support import new_user
 
 EN = {"accept-language": "en"}
 
 
 def _demo(run: Any) -> int:
     return int(run(load_demo_assets))
+
+
+_codes = itertools.count(1)
+
+
+def _own_asset(run: Any, category: str = "ups", unit: str = "OPS") -> str:
+    """An asset of this test's own, in the demo's department and category (so the demo's
+    category schedules apply): the demo's assets are shared by every test here, and
+    what a test starts, schedules or retires on one changes what the others see."""
+    code = f"{category.upper()}-T{next(_codes):03d}"
+    run(_add, code, unit, category)
+    return code
 
 
 async def _asset(code: str) -> dict[str, Any] | None:
@@ -32,13 +47,17 @@ async def _audits_of(code: str) -> list[dict[str, Any]]:
     return await Audit.select().where(Audit.asset == row["id"]).order_by(Audit.id)
 
 
-def test_demo_assets_are_idempotent_and_bilingual(client: Any, run: Any) -> None:
-    first = _demo(run)
+def test_demo_assets_are_idempotent_and_bilingual(client: Any, run: Any,
+                                                 template: Any) -> None:
+    # The first load was the template's, as at a first `serve`.
+    loaded = next(line for line in template.log if line.startswith("demo data loaded: "))
+    first = ast.literal_eval(loaded.removeprefix("demo data loaded: "))["assets_and_schedules"]
     assert first >= len(ASSETS)
     assert _demo(run) == 0
     row = run(_asset, "UPS-A-001")
     assert row["name"] == "A栋UPS主机1号" and row["category"] == "ups"
-    sites = {r["site"] for r in run(Asset.select(Asset.site).run)}
+    demo = [a[0] for a in ASSETS]
+    sites = {r["site"] for r in run(Asset.select(Asset.site).where(Asset.code.is_in(demo)).run)}
     assert len(sites) == 2
 
 
@@ -105,11 +124,12 @@ def test_typed_code_goes_to_the_asset(client: Any, as_user: Any) -> None:
 
 def test_asset_page_shows_due_history_and_open_ncs(client: Any, run: Any, as_user: Any) -> None:
     _demo(run)
+    code = _own_asset(run)
 
     async def add_history() -> None:
         from server.findings.tables import Nonconformance
 
-        asset = await Asset.objects().get(Asset.code == "UPS-A-001")
+        asset = await Asset.objects().get(Asset.code == code)
         done = datetime.now(UTC) - timedelta(days=3)
         audit = Audit(checklist_key="inspection.ups.weekly", checklist_version=1,
                       kind="inspection", asset=asset.id, status="submitted", started_at=done,
@@ -122,35 +142,36 @@ def test_asset_page_shows_due_history_and_open_ncs(client: Any, run: Any, as_use
 
     run(add_history)
     as_user("engineer")
-    page = client.get("/assets/UPS-A-001", headers=EN).text
+    page = client.get(f"/assets/{code}", headers=EN).text
     assert "UPS weekly inspection" in page
     assert "62.5%" in page and "Failed" in page
     assert "Battery NC-2026-0901" in page
     assert "NC-2026-0902" not in page  # closed NCs are not open
-    assert 'src="/assets/UPS-A-001/qr.svg"' in page
+    assert f'src="/assets/{code}/qr.svg"' in page
 
 
 def test_start_inspection_creates_a_run_and_resumes_it(client: Any, run: Any, as_user: Any) -> None:
     _demo(run)
+    code = _own_asset(run)
     token = as_user("engineer")
     form = {"_csrf": token, "checklist": "inspection.ups.weekly"}
-    response = client.post("/assets/UPS-A-001/inspections", data=form, follow_redirects=False)
+    response = client.post(f"/assets/{code}/inspections", data=form, follow_redirects=False)
     assert response.status_code == 303
-    audits = run(_audits_of, "UPS-A-001")
+    audits = run(_audits_of, code)
     assert len(audits) == 1
     audit = audits[0]
     assert response.headers["location"] == f"/audits/{audit['id']}"
     assert audit["status"] == "in_progress" and audit["kind"] == "inspection"
     assert audit["checklist_key"] == "inspection.ups.weekly"
-    assert audit["org_unit"] == run(_asset, "UPS-A-001")["org_unit"]
-    again = client.post("/assets/UPS-A-001/inspections", data=form, follow_redirects=False)
+    assert audit["org_unit"] == run(_asset, code)["org_unit"]
+    again = client.post(f"/assets/{code}/inspections", data=form, follow_redirects=False)
     assert again.headers["location"] == f"/audits/{audit['id']}"  # resumed, not a second run
-    assert len(run(_audits_of, "UPS-A-001")) == 1
-    assert f'href="/audits/{audit["id"]}"' in client.get("/a/UPS-A-001", headers=EN).text
-    wrong = client.post("/assets/UPS-A-001/inspections",
+    assert len(run(_audits_of, code)) == 1
+    assert f'href="/audits/{audit["id"]}"' in client.get(f"/a/{code}", headers=EN).text
+    wrong = client.post(f"/assets/{code}/inspections",
                         data={"_csrf": token, "checklist": "inspection.server.weekly"})
     assert wrong.status_code == 422
-    no_csrf = client.post("/assets/UPS-A-001/inspections", data={"checklist": "x"})
+    no_csrf = client.post(f"/assets/{code}/inspections", data={"checklist": "x"})
     assert no_csrf.status_code == 403
 
 
@@ -158,15 +179,16 @@ def test_retired_assets_are_not_due_and_cannot_be_started(
     client: Any, run: Any, as_user: Any
 ) -> None:
     _demo(run)
-    run(Asset.update({Asset.status: "retired"}).where(Asset.code == "UPS-B-001").run)
+    code = _own_asset(run)
+    run(Asset.update({Asset.status: "retired"}).where(Asset.code == code).run)
     token = as_user("engineer")
-    page = client.get("/a/UPS-B-001", headers=EN).text
+    page = client.get(f"/a/{code}", headers=EN).text
     assert "not in service" in page
-    refused = client.post("/assets/UPS-B-001/inspections",
+    refused = client.post(f"/assets/{code}/inspections",
                           data={"_csrf": token, "checklist": "inspection.ups.weekly"})
     assert refused.status_code == 409
     due = client.get("/inspections/due?within=90", headers=EN).text
-    assert "UPS-B-001" not in due and "UPS-A-001" in due
+    assert code not in due and "UPS-A-001" in due
 
 
 def test_create_and_edit_asset_through_the_form(client: Any, run: Any, as_user: Any) -> None:
@@ -201,30 +223,45 @@ async def _add(code: str, unit: str, category: str = "system") -> None:
 
 
 def test_engineers_edit_only_their_own_assets(client: Any, run: Any, as_user: Any) -> None:
-    run(_add, "SYS-HIS", "PMO")
-    run(_add, "UPS-A-001", "OPS", "ups")
-    token = as_user("engineer")  # OPS, project P-2026-001
+    # The demo's schedules give the demo engineer's department every category, the PMO's
+    # system (SYS-HIS) too: an engineer of a department of this test's own does not have it.
+    unit = run(_new_unit)
+    engineer = run(lambda: new_user("engineer", org_unit=unit["id"]))
+    code = _own_asset(run, "ups", unit["code"])
+    token = as_user(engineer)
     his = client.get("/assets/SYS-HIS", headers=EN)  # PMO: not the engineer's
     assert his.status_code == 403
     assert "department or project you are not part of" in his.text
     assert client.get("/assets/SYS-HIS/edit").status_code == 404
     assert "SYS-HIS" not in client.get("/assets").text
-    mine = client.get("/assets/UPS-A-001/edit")
+    mine = client.get(f"/assets/{code}/edit")
     assert mine.status_code == 200
     from server.org.tables import OrgUnit
 
     pmo = run(OrgUnit.select(OrgUnit.id).where(OrgUnit.code == "PMO").first().run)["id"]
-    moved = client.post("/assets/UPS-A-001/edit",
-                        data={"_csrf": token, "code": "UPS-A-001", "name": "x", "category": "ups",
+    moved = client.post(f"/assets/{code}/edit",
+                        data={"_csrf": token, "code": code, "name": "x", "category": "ups",
                               "org_unit": str(pmo), "status": "in_service"})
     assert moved.status_code == 403
     as_user("auditor")
     assert client.get("/assets/SYS-HIS").status_code == 200  # auditors read everything
     assert client.get("/assets/new").status_code == 403
     # a schedule assigning the PMO system to the engineer's department lets him see it
-    run(_assign_systems_to, "OPS")
-    as_user("engineer")
+    run(_assign_systems_to, unit["code"])
+    as_user(engineer)
     assert client.get("/assets/SYS-HIS").status_code == 200
+
+
+_units = itertools.count(1)
+
+
+async def _new_unit() -> dict[str, Any]:
+    from server.org.tables import OrgUnit
+
+    n = next(_units)
+    unit = OrgUnit(code=f"T{n}", name_zh=f"测试部{n}", name_en=f"Test unit {n}")
+    await unit.save()
+    return {"id": unit.id, "code": unit.code}
 
 
 async def _assign_systems_to(unit: str) -> None:
@@ -264,31 +301,33 @@ def test_due_for_me_follows_assignment(client: Any, run: Any, as_user: Any) -> N
 
 def test_schedule_pages_for_quality_managers_only(client: Any, run: Any, as_user: Any) -> None:
     _demo(run)
+    code = _own_asset(run)
     as_user("engineer")
     assert client.get("/inspections/schedules").status_code == 403
     token = as_user("quality_manager")
     listing = client.get("/inspections/schedules", headers=EN)
     assert listing.status_code == 200 and "UPS weekly inspection" in listing.text
     bad = client.post("/inspections/schedules", headers=EN,
-                      data={"_csrf": token, "asset_code": "UPS-A-001",
+                      data={"_csrf": token, "asset_code": code,
                             "checklist_key": "inspection.server.weekly", "frequency": "monthly",
                             "start_date": "2024-01-31", "grace_days": "3", "active": "on"})
     assert bad.status_code == 422 and "This checklist is for Server assets." in bad.text
     made = client.post("/inspections/schedules", follow_redirects=False,
-                       data={"_csrf": token, "asset_code": "UPS-A-001",
+                       data={"_csrf": token, "asset_code": code,
                              "checklist_key": "inspection.ups.weekly", "frequency": "monthly",
                              "start_date": "2024-01-31", "grace_days": "3", "active": "on"})
-    assert made.headers["location"] == "/assets/UPS-A-001"
-    rows = run(InspectionSchedule.select().where(InspectionSchedule.asset.is_not_null()).run)
+    assert made.headers["location"] == f"/assets/{code}"
+    asset_id = run(_asset, code)["id"]
+    rows = run(InspectionSchedule.select().where(InspectionSchedule.asset == asset_id).run)
     assert len(rows) == 1 and rows[0]["frequency"] == "monthly"
     assert rows[0]["start_date"] == date(2024, 1, 31)
     twice = client.post("/inspections/schedules", headers=EN,
-                        data={"_csrf": token, "asset_code": "UPS-A-001",
+                        data={"_csrf": token, "asset_code": code,
                               "checklist_key": "inspection.ups.weekly", "frequency": "weekly",
                               "start_date": "2024-01-01", "active": "on"})
     assert twice.status_code == 422 and "already scheduled" in twice.text
     edit = client.post(f"/inspections/schedules/{rows[0]['id']}", follow_redirects=False,
-                       data={"_csrf": token, "asset_code": "UPS-A-001",
+                       data={"_csrf": token, "asset_code": code,
                              "checklist_key": "inspection.ups.weekly", "frequency": "every_n_days",
                              "every_n_days": "10", "start_date": "2024-01-31", "grace_days": "0",
                              "reason": "battery ageing"})
@@ -301,9 +340,10 @@ def test_schedule_pages_for_quality_managers_only(client: Any, run: Any, as_user
 
 def test_asset_schedule_overrides_the_category_one(client: Any, run: Any, as_user: Any) -> None:
     _demo(run)
+    code = _own_asset(run)
 
     async def override() -> None:
-        asset = await Asset.objects().get(Asset.code == "UPS-A-001")
+        asset = await Asset.objects().get(Asset.code == code)
         from server.changelog import record
 
         await record.create(InspectionSchedule(
@@ -313,7 +353,7 @@ def test_asset_schedule_overrides_the_category_one(client: Any, run: Any, as_use
 
     run(override)
     as_user("engineer")
-    page = client.get("/a/UPS-A-001", headers=EN).text
+    page = client.get(f"/a/{code}", headers=EN).text
     assert page.count("UPS weekly inspection") >= 1
     assert "Every 3 days" in page
     assert page.count('name="checklist" value="inspection.ups.weekly"') == 1

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from qrcode.constants import ERROR_CORRECT_H
 
 from server.assets import labels, qr
-from server.assets.demo import load_demo_assets
+from server.demo.assets import load_demo_assets
 
 BASE = "https://auditrail.example.com.cn"
 

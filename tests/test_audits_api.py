@@ -90,10 +90,12 @@ def test_submit_lists_what_is_missing_then_locks(
 ) -> None:
     h = api("auditor")
     audit = start(client, h)
-    put(client, h, audit, "A1", "no")  # fails: needs a photo (required_if_failed)
+    # fails: needs a photo (required_if_failed) and the finding, which the comment holds
+    put(client, h, audit, "A1", "no", comment="The UPS log is missing for March.")
     missing = client.post(f"/api/v1/audits/{audit}/submit", headers=h)
     assert missing.status_code == 422
-    assert missing.json()["missing"] == ["A1", "A2", "A3", "A4", "B1", "B4", "B5", "B6"]
+    assert missing.json()["error"]["details"]["missing"] == [
+        "A1", "A2", "A3", "A4", "B1", "B4", "B5", "B6"]
     for item, value in GOOD.items():
         if item != "A1":
             put(client, h, audit, item, value)
@@ -101,7 +103,8 @@ def test_submit_lists_what_is_missing_then_locks(
         r = client.post(f"/api/v1/audits/{audit}/answers/{item}/photos", headers=h,
                         files={"file": ("p.jpg", jpeg_bytes(), "image/jpeg")})
         assert r.status_code == 201, r.text
-    assert client.post(f"/api/v1/audits/{audit}/submit", headers=h).json()["missing"] == ["B6"]
+    refused = client.post(f"/api/v1/audits/{audit}/submit", headers=h).json()
+    assert refused["error"]["details"]["missing"] == ["B6"]
     from server.audits import service
     from server.changelog.record import SYSTEM
 
@@ -166,15 +169,21 @@ def test_a_run_records_the_exact_checklist_version(
     from server.checklists.sync import sync_checklists
     from tests.support import FIXTURE_CHECKLISTS
 
+    # A key of its own: a second version of test.all_types would be the one every other
+    # test of this module starts.
     h = api("auditor")
-    old = start(client, h)
-    text = (FIXTURE_CHECKLISTS / "all_types.yaml").read_text(encoding="utf-8")
+    text = (FIXTURE_CHECKLISTS / "all_types.yaml").read_text(encoding="utf-8").replace(
+        "key: test.all_types", "key: test.all_types_versioned")
     directory = tmp_path / "checklists"
     directory.mkdir()
+    (directory / "v1.yaml").write_text(text, encoding="utf-8")
+    assert run(sync_checklists, directory).added == ["test.all_types_versioned v1"]
+    old = start(client, h, "test.all_types_versioned")
     (directory / "v2.yaml").write_text(
         text.replace("version: 1", "version: 2").replace("max: 27", "max: 25"), encoding="utf-8")
-    assert run(sync_checklists, directory).added == ["test.all_types v2"]
-    new = client.post("/api/v1/audits", json={"checklist": "test.all_types"}, headers=h).json()
+    assert run(sync_checklists, directory).added == ["test.all_types_versioned v2"]
+    new = client.post("/api/v1/audits", json={"checklist": "test.all_types_versioned"},
+                      headers=h).json()
     assert new["checklist_version"] == 2
     # 26 °C passes on the old version's limits and fails on the new one
     assert put(client, h, old, "A4", 26).json()["result"] == "pass"
@@ -227,8 +236,8 @@ def test_capture_time_without_an_offset_is_read_as_local_time(
     from PIL import Image
     from PIL.ExifTags import IFD, Base
 
-    from server import clock
     from server.audits.tables import Photo
+    from server.core import clock
     from tests.test_images import camera_exif
 
     h = api("auditor")

@@ -10,11 +10,14 @@ import sys
 
 import pytest
 
-from server.settings import PROJECT_ROOT
+from server.core.settings import PROJECT_ROOT
 
 SMALLEST = {
-    "audit_saves": (["--engines", "sqlite", "--seconds", "0.5", "--rounds", "1"],
+    "audit_saves": (["--engines", "sqlite", "--seconds", "0.3", "--rounds", "1",
+                     "--largest", "20"],
                     "100 clients, form autosave, one save each per 1 s"),
+    "batch_sync": (["--engines", "sqlite", "--answers", "20", "--rounds", "1"],
+                   "20 queued answers, one answers:batch request"),
     "nc_dashboard": (["--engines", "sqlite", "--ncs", "300", "--runs", "1"],
                      "GET /dashboard "),
     "due_list": (["--assets", "60", "--runs", "1"], "page /inspections/due?view=overdue"),

@@ -61,10 +61,12 @@ def test_whole_audit(page: Any, tmp_path: Path) -> None:
     page.route("**/answers/A2", flaky)
     item(page, "A2").locator("label.choice-pass").click()
     page.wait_for_function(
-        "() => document.querySelector('#item-A2 .save-state').textContent.includes('retrying')")
-    assert page.locator("#offline-banner").is_visible()
-    saved(page, "A2")
-    assert page.locator("#offline-banner").is_hidden()
+        "() => document.querySelector('#item-A2 .save-state').textContent"
+        ".includes('kept on this device')")
+    assert "1 change waiting" in page.inner_text("#outbox-status")
+    saved(page, "A2")  # sent again within a few seconds, not after a long back-off
+    page.wait_for_function("() => !document.getElementById('outbox-status')"
+                           ".textContent.includes('waiting')")
     page.unroute("**/answers/A2")
 
     answer(page, "A3", lambda: item(page, "A3").locator("label.choice", has_text="4").click())

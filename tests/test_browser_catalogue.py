@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from server.checklists.loader import load_tree
-from server.settings import PROJECT_ROOT
+from server.core.settings import PROJECT_ROOT
 from tests.browser import log_in, no_horizontal_scroll, small_touch_targets
 
 # the live server carries the shipped library plus the test checklists

@@ -38,6 +38,11 @@ def fill_everything_but(page: Any, failing: str, photo: Path) -> None:
                 answer(page, item_id, target.click)
                 li.locator("input.photo-input").set_input_files(str(photo))
                 page.wait_for_selector(f"[id='item-{item_id}'] .thumbs img", timeout=20000)
+                # a failed item needs its finding: the comment box opens asking for it
+                finding = li.locator("textarea[name=comment]")
+                li.locator(".comment-needed").wait_for(state="visible", timeout=5000)
+                finding.fill("Alarm list shows a battery fault")
+                answer(page, item_id, lambda f=finding: f.press("Tab"))
             elif li.locator("label.choice-pass, label.choice-yes").count():
                 answer(page, item_id, li.locator("label.choice-pass, label.choice-yes").first.click)
             elif li.locator("input[type=number]").count():
@@ -101,6 +106,9 @@ def test_scan_link_to_nonconformance(page: Any, tmp_path: Path) -> None:
     assert missing == [], missing
     page.fill("input[name=password]", "demo")
     page.click("text=Sign and submit")
-    page.wait_for_url(re.compile(r"/nonconformances"))
-    assert failing in page.content()  # the failed item is now a (draft) nonconformance
-    assert re.search(r"NC-\d{4}-\d{4}", page.content())
+    # the engineer sees a confirmation and what is due next, not the NC triage
+    page.wait_for_url(re.compile(r"/audits/\d+\?submitted=1"))
+    confirmation = page.locator(".submitted-box").inner_text()
+    assert "Inspection submitted" in confirmation and "passed to the auditors" in confirmation
+    assert failing in page.content()  # listed among the failed items
+    assert re.search(r"NC-\d{4}-\d{4}", page.content())  # and as a draft nonconformance

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -13,22 +10,7 @@ from server.changelog.record import history
 from server.changelog.tables import ChangeLog
 from server.changelog.verify import verify_log
 from server.db.engine import engine_name
-from tests.support import login
-
-
-def _cli_verify(settings: Any) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "AUDITRAIL_DATA_DIR": str(settings.data_dir),
-        "AUDITRAIL_DATABASE_URL": settings.database_url,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", "log", "verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.support import login, new_user
 
 
 def _last_id(run: Any) -> int:
@@ -85,7 +67,7 @@ def _find_user(run: Any, login_name: str) -> int:
 
 def test_saving_nothing_new_writes_nothing(client: Any, run: Any) -> None:
     token = login(client, "admin")
-    uid = _find_user(run, "engineer")
+    uid = _find_user(run, run(lambda: new_user("engineer")))  # renamed here, for good
     page = client.get(f"/admin/users/{uid}")
     assert page.status_code == 200
     client.post(
@@ -128,9 +110,7 @@ async def _tamper(sql: str) -> None:
         )
 
 
-def test_verify_catches_an_altered_row_and_a_removed_row(
-    client: Any, run: Any, settings: Any
-) -> None:
+def test_verify_catches_an_altered_row_and_a_removed_row(client: Any, run: Any) -> None:
     token = login(client, "admin")
     for name in ("chain-a", "chain-b"):
         client.post(
@@ -143,17 +123,16 @@ def test_verify_catches_an_altered_row_and_a_removed_row(
                 "roles": "owner",
             },
         )
+    # The chain alone: `auditrail log verify` also replays the records, which this session's
+    # fixtures delete behind the log's back; tests/test_log_tamper.py runs the command on
+    # databases of its own.
     assert run(verify_log).ok
-    clean = _cli_verify(settings)
-    assert clean.returncode == 0 and "intact" in clean.stdout
 
     last = _last_id(run)
     original = run(ChangeLog.select(ChangeLog.reason).where(ChangeLog.id == last - 1).first().run)
     run(_tamper, f"UPDATE change_log SET reason = 'nothing to see' WHERE id = {last - 1}")
     report = run(verify_log)
     assert report.problems == [f"row {last - 1}: content does not match its hash"]
-    tampered = _cli_verify(settings)
-    assert tampered.returncode == 1 and "tampered" in tampered.stderr
 
     # put the content back (the hash matches again), then remove a row instead
     reason = original["reason"].replace("'", "''")

@@ -10,7 +10,7 @@ import pytest
 from server.checklists.catalogue_doc import render
 from server.checklists.loader import load_tree
 from server.checklists.model import Checklist, ItemType, Kind, PhotoRule
-from server.settings import PROJECT_ROOT
+from server.core.settings import PROJECT_ROOT
 
 RESULTS = load_tree([PROJECT_ROOT / "checklists"], PROJECT_ROOT)
 LIBRARY = [r.checklist for r in RESULTS if r.checklist]

@@ -1,4 +1,5 @@
-"""Syncing checklist files into the database: immutable versions, on both engines."""
+"""Syncing checklist files into the database: immutable versions, on both engines.
+(Each test syncs a key of its own: the versions one stores stay for the others.)"""
 
 from __future__ import annotations
 
@@ -17,36 +18,36 @@ def write(directory: Path, text: str, name: str = "sample.yaml") -> None:
 
 
 def test_sync_stores_once_then_reports_unchanged(run: Any, checklist_dir: Path) -> None:
-    write(checklist_dir, checklist_yaml())
+    write(checklist_dir, checklist_yaml(key="test.once"))
     first = run(sync_checklists, checklist_dir)
-    assert first.added == ["test.sample v1"] and first.ok
+    assert first.added == ["test.once v1"] and first.ok
     second = run(sync_checklists, checklist_dir)
-    assert second.added == [] and second.unchanged == ["test.sample v1"]
-    assert run(ChecklistVersion.count().where(ChecklistVersion.key == "test.sample").run) == 1
+    assert second.added == [] and second.unchanged == ["test.once v1"]
+    assert run(ChecklistVersion.count().where(ChecklistVersion.key == "test.once").run) == 1
 
 
 def test_changed_content_without_new_version_is_refused(run: Any, checklist_dir: Path) -> None:
-    write(checklist_dir, checklist_yaml())
+    write(checklist_dir, checklist_yaml(key="test.changed"))
     run(sync_checklists, checklist_dir)
-    write(checklist_dir, checklist_yaml().replace("max: 27", "max: 28"))
+    write(checklist_dir, checklist_yaml(key="test.changed").replace("max: 27", "max: 28"))
     report = run(sync_checklists, checklist_dir)
     assert not report.ok
     assert report.errors == [
-        "checklists/sample.yaml:1: test.sample v1 is already stored with other content; "
+        "checklists/sample.yaml:1: test.changed v1 is already stored with other content; "
         "raise `version` to publish a change"
     ]
-    stored = run(store.get, "test.sample", 1)
+    stored = run(store.get, "test.changed", 1)
     assert stored.item("S1.02").max == 27  # the stored version is untouched
 
 
 def test_raised_version_is_stored_beside_the_old(run: Any, checklist_dir: Path) -> None:
-    write(checklist_dir, checklist_yaml())
+    write(checklist_dir, checklist_yaml(key="test.raised"))
     run(sync_checklists, checklist_dir)
-    write(checklist_dir, checklist_yaml(version=2).replace("max: 27", "max: 28"))
-    assert run(sync_checklists, checklist_dir).added == ["test.sample v2"]
-    assert run(store.versions_of, "test.sample") == [1, 2]
-    assert run(store.get, "test.sample").version == 2
-    old, new = run(store.get, "test.sample", 1), run(store.get, "test.sample", 2)
+    write(checklist_dir, checklist_yaml(key="test.raised", version=2).replace("max: 27", "max: 28"))
+    assert run(sync_checklists, checklist_dir).added == ["test.raised v2"]
+    assert run(store.versions_of, "test.raised") == [1, 2]
+    assert run(store.get, "test.raised").version == 2
+    old, new = run(store.get, "test.raised", 1), run(store.get, "test.raised", 2)
     assert diff_checklists(old, new).lines() == ["~ S1.02: max"]
 
 
@@ -66,7 +67,7 @@ def test_invalid_files_are_reported_and_valid_ones_still_load(
 
 def test_every_shipped_checklist_is_synced(run: Any, client: Any) -> None:
     from server.checklists.loader import load_tree
-    from server.settings import PROJECT_ROOT
+    from server.core.settings import PROJECT_ROOT
 
     shipped = {r.checklist.key for r in load_tree([PROJECT_ROOT / "checklists"]) if r.checklist}
     assert shipped, "the repository ships checklists"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from server.checklists.loader import load_file
-from server.settings import PROJECT_ROOT
+from server.core.settings import PROJECT_ROOT
 from tests.support import checklist_yaml
 
 
@@ -77,7 +77,7 @@ def test_serve_compiles_every_template_and_freezes_the_start_up_heap(tmp_path: P
         "import gc\n"
         "from server.app import create_app\n"
         "from server.cli import _settle\n"
-        "from server.settings import Settings\n"
+        "from server.core.settings import Settings\n"
         "app = create_app(Settings.from_env())\n"
         "env = app.template_engine.engine\n"
         "before = len(env.cache)\n"
@@ -94,3 +94,39 @@ def test_serve_compiles_every_template_and_freezes_the_start_up_heap(tmp_path: P
     assert before == 0 and templates > 20
     assert cached == templates
     assert frozen > 100_000  # the libraries, templates and app: well over 100k objects
+
+
+def test_demo_sets_up_a_new_database_and_gives_the_procedures_roles(tmp_path: Path) -> None:
+    """`auditrail demo` on a data folder that has never been served migrated nothing
+    and ended in a traceback (no such table: org_unit)."""
+    first = cli("demo", AUDITRAIL_DATA_DIR=str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    assert "'users': 9" in first.stdout and "Traceback" not in first.stderr
+    again = cli("demo", AUDITRAIL_DATA_DIR=str(tmp_path))
+    assert again.returncode == 0 and "'users': 0" in again.stdout  # idempotent
+    script = (
+        "import asyncio\n"
+        "from server import runtime\n"
+        "from server.core.settings import Settings\n"
+        "from server.db import engine\n"
+        "from server.accounts.tables import User, UserRole\n"
+        "from server.org.tables import OrgUnit, Project\n"
+        "async def main():\n"
+        "    s = Settings.from_env(); runtime.configure(s); await engine.start(s)\n"
+        "    for login in ('department_head', 'project_manager'):\n"
+        "        uid = (await User.select(User.id).where(User.login == login).first())['id']\n"
+        "        r = await UserRole.select().where(UserRole.user == uid).first()\n"
+        "        heads = await OrgUnit.count().where(OrgUnit.head == uid)\n"
+        "        runs = await Project.count().where(Project.manager == uid)\n"
+        "        print(login, r['role'], r['org_unit'] is not None, r['project'] is not None,"
+        " heads, runs)\n"
+        "    await engine.stop()\n"
+        "asyncio.run(main())\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, text=True,
+                           capture_output=True, timeout=120,
+                           env={**os.environ, "AUDITRAIL_DATA_DIR": str(tmp_path)})
+    assert shown.returncode == 0, shown.stderr
+    # each holds the role for the one department or project they lead, not everywhere
+    assert "department_head department_head True False 1 0" in shown.stdout
+    assert "project_manager project_manager False True 0 1" in shown.stdout

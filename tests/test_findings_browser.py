@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from server import clock
+from server.core import clock
 from tests.browser import log_in as log_in_here
 
 pytestmark = pytest.mark.browser
@@ -108,8 +108,8 @@ def test_quality_manager_and_owner_flow(page: Any) -> None:
     page.goto("/my-actions", wait_until="networkidle")
     page.locator(".nc-todos a", has_text=title).first.click()
     page.wait_for_load_state("networkidle")
-    transition(page, "plan_approved", {"comment": "Good"})
-    assert state_badge(page) == "Plan approved"
+    transition(page, "implementing", {"comment": "Good"})  # approving starts the work
+    assert state_badge(page) == "Implementing"
     page.goto("/dashboard", wait_until="networkidle")
     assert int(page.locator("#kpi-open").inner_text()) >= 1
     assert page.locator("svg.nc-stack").is_visible()
@@ -118,7 +118,6 @@ def test_quality_manager_and_owner_flow(page: Any) -> None:
     # The owner implements and asks for verification.
     log_in(page, "owner")
     page.goto(nc_url, wait_until="networkidle")
-    transition(page, "implementing")
     done = page.locator("form.nc-inline-form:has(input[name=op][value=done])")
     done.locator("input[name=note]").fill("Round sheet updated")
     done.locator("button[type=submit]").click()
@@ -133,8 +132,12 @@ def test_quality_manager_and_owner_flow(page: Any) -> None:
     transition(page, "closed", {"verification_note": "All dates fine on 3 checks"})
     assert state_badge(page) == "Closed"
     history = page.locator(".history").inner_text()
-    for step in ("issue", "contain", "analyse", "plan", "approve_plan", "verify_effective"):
+    for step in ("issued the NC", "recorded the containment", "recorded the root cause",
+                 "submitted the action plan", "approved the plan",
+                 "verified the actions as effective and closed the NC"):
         assert step in history
+    for code in ("approve_plan", "verify_effective", "root_cause", "plan_approved_by"):
+        assert code not in history  # read as words, never as stored codes
     layout_ok(page)
     page.goto("/nonconformances?state=closed", wait_until="networkidle")
     assert page.locator(".nc-list a", has_text=title).count() == 1

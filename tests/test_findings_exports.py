@@ -11,8 +11,8 @@ from typing import Any
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from server import clock
-from server.i18n import translations
+from server.core import clock
+from server.core.i18n import translations
 from tests.test_findings_support import QM_AUDIT, UPS, actor, drive, submitted_audit, user_ids
 
 API = "/api/v1/nonconformances"
@@ -35,7 +35,8 @@ async def _setup() -> dict[str, int]:
                              {"owner": ids["engineer"], "comment": "For the engineer"})
     from server.findings.tables import Nonconformance
 
-    await Nonconformance.update({Nonconformance.title: "=1+1"}).where(
+    await Nonconformance.update({Nonconformance.title: "=1+1", Nonconformance.title_zh: "",
+                                 Nonconformance.title_en: ""}).where(
         Nonconformance.id == ncs[1])
     _insp, drafts = await submitted_audit(UPS, "auditor", {"UP1.01": (180, "")})
     return {"planned": ncs[0], "engineer": ncs[1], "draft": drafts[0]}
@@ -49,6 +50,7 @@ def _csv(text: str) -> list[list[str]]:
 def test_csv_export_has_the_register_actions_and_history(client: Any, run: Any,
                                                          as_user: Any) -> None:
     made = run(_setup)
+    own = _refs(run, made)
     as_user("quality_manager")
     response = client.get("/nonconformances/export.csv", headers={"accept-language": "en"})
     assert response.status_code == 200
@@ -58,7 +60,7 @@ def test_csv_export_has_the_register_actions_and_history(client: Any, run: Any,
     header = rows[0]
     assert header[:4] == ["Reference", "Title", "Severity", "State"]
     assert header[-2:] == ["Actions", "History"]
-    body = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:]}
+    body = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:] if r[0] in own}
     assert len(body) == 2  # drafts are not in the register export ("all" = issued)
     planned = next(r for r in body.values() if r["State"] == "Implementing")
     assert planned["Severity"] == "Major"
@@ -69,23 +71,30 @@ def test_csv_export_has_the_register_actions_and_history(client: Any, run: Any,
     assert "No quality manual" in planned["Evidence"]
     assert "Add the breaker to the weekly round" in planned["Actions"]
     history = planned["History"].splitlines()
-    # "<date> <time> <who> <what> (changes) — reason", oldest first
-    assert [line.split(" ")[2:4] for line in history[:2]] == [["auditor", "create"],
-                                                              ["auditor", "issue"]]
-    assert any(" owner contain " in f" {line} " for line in history)
-    assert any("approve_plan" in line and "quality_manager" in line for line in history)
-    assert any(line.split(" ", 3)[2:3] == ["owner"] and "action #" in line
+    # "<who> <did what> · <field>: <before> → <after> · <when>", oldest first, in words
+    assert history[0].startswith("李审核 Li (Auditor) created the record")
+    assert history[1].startswith("李审核 Li (Auditor) issued the NC · State: Draft → Issued")
+    assert any(line.startswith("赵负责 Zhao (Action Owner) recorded the containment")
                for line in history)
+    assert any(line.startswith("王质量 Wang (Quality Manager) approved the plan")
+               for line in history)
+    assert any(line.startswith("Action #") and "Add the breaker" in line for line in history)
+    assert not any("approve_plan" in line or "plan_approved_by" in line for line in history)
     other = next(r for r in body.values() if r["State"] == "Issued to the owner")
     assert other["Owner"].startswith("张工程")
-    assert other["Evidence"] == 'QM1.03: no — =HYPERLINK("x")'
+    assert other["Evidence"] == 'QM1.03: No — =HYPERLINK("x")'
     assert other["Title"] == "'=1+1"  # a formula in a title is shown as text
     # Chinese headers for a Chinese reader; the owner sees only their own NC.
     as_user("owner")
     zh = _csv(client.get("/nonconformances/export.csv",
                          headers={"accept-language": "zh-CN"}).content.decode("utf-8"))
-    assert zh[0][0] == zh_text("Reference") and len(zh) == 2
-    assert zh[1][0] == run(_ref, made["planned"])
+    assert zh[0][0] == zh_text("Reference")
+    assert [r[0] for r in zh[1:] if r[0] in own] == [run(_ref, made["planned"])]
+
+
+def _refs(run: Any, made: dict[str, int]) -> set[str]:
+    """The references of _setup's NCs: the exports hold the demo's and other tests' too."""
+    return {run(_ref, nc) for nc in made.values()}
 
 
 async def _ref(nc_id: int) -> str:
@@ -98,32 +107,35 @@ async def _ref(nc_id: int) -> str:
 
 def test_xlsx_export_has_three_sheets(client: Any, run: Any, as_user: Any) -> None:
     made = run(_setup)
+    own = _refs(run, made)
     as_user("quality_manager")
     response = client.get("/nonconformances/export.xlsx?state=active",
                           headers={"accept-language": "en"})
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content), read_only=True)
     assert book.sheetnames == ["Nonconformances", "Actions", "History"]
-    register = list(book["Nonconformances"].iter_rows(values_only=True))
-    assert register[0][0] == "Reference" and len(register) == 3
-    refs = {r[0] for r in register[1:]}
+    sheet = list(book["Nonconformances"].iter_rows(values_only=True))
+    register = [r for r in sheet[1:] if r[0] in own]
+    assert sheet[0][0] == "Reference" and len(register) == 2
+    refs = {r[0] for r in register}
     assert refs == {run(_ref, made["planned"]), run(_ref, made["engineer"])}
-    actions = list(book["Actions"].iter_rows(values_only=True))
-    assert actions[0][:3] == ("Reference", "Action", "Kind")
-    assert len(actions) == 2 and actions[1][2] == "Corrective action"
-    assert actions[1][3] == "Add the breaker to the weekly round"
-    assert actions[1][6] == "Not done"
+    sheet = list(book["Actions"].iter_rows(values_only=True))
+    actions = [a for a in sheet[1:] if a[0] in own]
+    assert sheet[0][:3] == ("Reference", "Action", "Kind")
+    assert len(actions) == 1 and actions[0][2] == "Corrective action"
+    assert actions[0][3] == "Add the breaker to the weekly round"
+    assert actions[0][6] == "Not done"
     history = list(book["History"].iter_rows(values_only=True))
-    whats = [h[3] for h in history[1:]]
-    assert "issue" in whats and "contain" in whats and "approve_plan" in whats
+    whats = [h[3] for h in history[1:] if h[0] in own]
+    assert {"issued the NC", "recorded the containment", "approved the plan"} <= set(whats)
     # Injection-safe: the title starting with "=" is stored as text, not a formula.
-    assert "'=1+1" in {r[1] for r in register[1:]}
+    assert "'=1+1" in {r[1] for r in register}
     # Filters apply: only the engineer's NC.
     engineer_id = run(user_ids)["engineer"]
     filtered = client.get(f"/nonconformances/export.xlsx?owner={engineer_id}")
     rows = list(load_workbook(io.BytesIO(filtered.content), read_only=True)
                 .worksheets[0].iter_rows(values_only=True))
-    assert [r[0] for r in rows[1:]] == [run(_ref, made["engineer"])]
+    assert [r[0] for r in rows[1:] if r[0] in own] == [run(_ref, made["engineer"])]
 
 
 def _pdf_text(content: bytes) -> str:

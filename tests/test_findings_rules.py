@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from server import clock
+from server.core import clock
+from server.core.settings import Settings
 from server.findings import policy as pol
 from server.findings.workflow import (
     STATES,
@@ -43,8 +44,8 @@ ALLOWED = {
     "plan": {"owner"},
     "approve_plan": {"quality_manager"},
     "reject_plan": {"quality_manager"},
-    "start": {"owner"},
     "request_verification": {"owner"},
+    "fix_on_spot": {"auditor"},  # the auditor here is also the NC's raiser
     "verify_effective": {"quality_manager", "auditor"},
     "verify_not_effective": {"quality_manager", "auditor"},
     "close_observation": {"quality_manager"},
@@ -59,9 +60,9 @@ LEGAL = {
     ("open", "containment"): "contain",
     ("containment", "root_cause"): "analyse",
     ("root_cause", "action_plan"): "plan",
-    ("action_plan", "plan_approved"): "approve_plan",
+    ("action_plan", "implementing"): "approve_plan",  # approving starts the implementation
     ("action_plan", "root_cause"): "reject_plan",
-    ("plan_approved", "implementing"): "start",
+    ("plan_approved", "verification"): "request_verification",  # records from before
     ("implementing", "verification"): "request_verification",
     ("verification", "closed"): "verify_effective",
     ("verification", "root_cause"): "verify_not_effective",
@@ -78,8 +79,9 @@ GOOD: dict[str, dict[str, Any]] = {
     "plan": {"verification_standard": "Three readings in range"},
     "approve_plan": {},
     "reject_plan": {"comment": "Too vague"},
-    "start": {},
     "request_verification": {},
+    "fix_on_spot": {"step": "fix_on_spot", "containment": "Relabelled the breaker",
+                    "verification_note": "Label checked against the drawing"},
     "verify_effective": {"verification_note": "Fine for three weeks"},
     "verify_not_effective": {"verification_note": "Failed again"},
     "close_observation": {"disposition": "Noted; no action"},
@@ -128,6 +130,8 @@ def test_the_transition_table_matches_the_hand_written_one() -> None:
         for source in t.sources:
             if t.name == "close_observation":
                 assert (source, t.target) in OBSERVATION_CLOSE
+            elif t.by_name:  # taken only by name: no (from, to) pair reaches it
+                assert t.name == "fix_on_spot" and (source, t.target) not in LEGAL
             else:
                 assert LEGAL[(source, t.target)] == t.name
 
@@ -136,9 +140,10 @@ def test_the_transition_table_matches_the_hand_written_one() -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_every_transition_against_every_role(transition: str, role: str) -> None:
     t = next(x for x in TRANSITIONS if x.name == transition)
-    severity = "observation" if transition == "close_observation" else "major"
+    severity = {"close_observation": "observation", "fix_on_spot": "minor"}.get(transition,
+                                                                                "major")
     for source in t.sources:
-        nc = facts(source, severity)
+        nc = facts(source, severity, attachment_steps=frozenset({"on_the_spot"}))
         if role in ALLOWED[transition]:
             decision = decide(nc, who(role), t.target, GOOD[transition], CTX)
             assert decision.transition.name == transition
@@ -190,7 +195,7 @@ def test_missing_fields_are_listed_with_422(transition: str) -> None:
     nc = facts(t.sources[0], severity, owner_id=None if transition == "issue" else OWNER,
                verification_standard="")
     mover = Who(IDS[role], frozenset({role}))
-    if transition in ("contain", "analyse", "plan", "start", "request_verification"):
+    if transition in ("contain", "analyse", "plan", "request_verification"):
         mover = who("owner")
     with pytest.raises(WorkflowError) as refused:
         decide(nc, mover, t.target, {}, CTX)
@@ -263,7 +268,7 @@ def test_values_written_by_each_step() -> None:
                       {**GOOD["analyse"], "five_whys": ["1", " ", "2", "3", "4", "5", "6"]},
                       CTX).values
     assert analysed["five_whys"] == ["1", "2", "3", "4", "5"]
-    approved = decide(facts("action_plan"), who("quality_manager"), "plan_approved", {},
+    approved = decide(facts("action_plan"), who("quality_manager"), "implementing", {},
                       CTX).values
     assert approved["plan_approved_by"] == IDS["quality_manager"]
     reopened = decide(facts("closed", reopen_count=1), who("auditor"), "open",
@@ -296,7 +301,7 @@ def test_deadlines_across_month_and_year_ends(issued: date, severity: str, plan:
                    ctx_on(issued))
     assert issue.values["due_date"] == plan
     later = ctx_on(date(2026, 6, 1) if issued.year == 2026 else date(2028, 2, 5), issued)
-    approve = decide(facts("action_plan", severity), who("quality_manager"), "plan_approved",
+    approve = decide(facts("action_plan", severity), who("quality_manager"), "implementing",
                      {}, later)
     assert approve.values["due_date"] == close
     assert pol.deadline_in_force(pol.DEFAULT, "open", severity, issued) == plan
@@ -339,17 +344,23 @@ def test_overdue_starts_the_day_after_the_due_date() -> None:
     assert not pol.due_soon(date(2026, 2, 4), "open", date(2026, 1, 31), 3)
 
 
-def test_today_is_the_local_date(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AUDITRAIL_TIMEZONE", "Asia/Shanghai")
-    # 31 January 23:59 in Shanghai is still the 31st; 00:00 on the 1st is February.
-    assert clock.today(datetime(2026, 1, 31, 15, 59, tzinfo=UTC)) == date(2026, 1, 31)
-    assert clock.today(datetime(2026, 1, 31, 16, 0, tzinfo=UTC)) == date(2026, 2, 1)
-    assert pol.is_overdue(date(2026, 1, 31), "open",
-                          clock.today(datetime(2026, 1, 31, 16, 0, tzinfo=UTC)))
-    monkeypatch.setenv("AUDITRAIL_TIMEZONE", "UTC")
-    assert clock.today(datetime(2026, 1, 31, 16, 0, tzinfo=UTC)) == date(2026, 1, 31)
-    monkeypatch.setenv("AUDITRAIL_TIMEZONE", "Nowhere/Atlantis")
-    assert clock.today(datetime(2026, 1, 31, 23, 0, tzinfo=UTC)) == date(2026, 1, 31)
+def test_today_is_the_local_date() -> None:
+    def zone(name: str) -> None:
+        clock.configure(Settings.from_env({"AUDITRAIL_TIMEZONE": name}).timezone)
+
+    try:
+        zone("Asia/Shanghai")
+        # 31 January 23:59 in Shanghai is still the 31st; 00:00 on the 1st is February.
+        assert clock.today(datetime(2026, 1, 31, 15, 59, tzinfo=UTC)) == date(2026, 1, 31)
+        assert clock.today(datetime(2026, 1, 31, 16, 0, tzinfo=UTC)) == date(2026, 2, 1)
+        assert pol.is_overdue(date(2026, 1, 31), "open",
+                              clock.today(datetime(2026, 1, 31, 16, 0, tzinfo=UTC)))
+        zone("UTC")
+        assert clock.today(datetime(2026, 1, 31, 16, 0, tzinfo=UTC)) == date(2026, 1, 31)
+        zone("Nowhere/Atlantis")
+        assert clock.today(datetime(2026, 1, 31, 23, 0, tzinfo=UTC)) == date(2026, 1, 31)
+    finally:
+        clock.configure(clock.DEFAULT_ZONE)
 
 
 def test_a_concession_replaces_the_deadline() -> None:
@@ -359,7 +370,7 @@ def test_a_concession_replaces_the_deadline() -> None:
     assert pol.deadline_in_force(pol.DEFAULT, "open", "major", date(2026, 1, 1),
                                  {**concession, "status": "done"}) == date(2026, 1, 8)
     approve = decide(facts("action_plan", concession=concession), who("quality_manager"),
-                     "plan_approved", {}, CTX)
+                     "implementing", {}, CTX)
     assert approve.values["due_date"] == date(2026, 9, 30)
     closed = decide(facts("verification", concession=concession), who("quality_manager"),
                     "closed", GOOD["verify_effective"], CTX)
@@ -410,8 +421,10 @@ def test_edits_concessions_reassignment_by_role(role: str) -> None:
     assert status_of(check_reassign, facts("open"), me, 4, "holiday", lambda i: True) == (
         200 if role == "quality_manager" else 403)
     assert status_of(check_reassign, facts("draft"), me, 4, "x", lambda i: True) == 409
-    grant = {"plan": "Fix in the May window", "until": "2026-05-31", "client_contact": "Ms Li"}
-    assert status_of(check_concession, facts("open"), me, grant, date(2026, 2, 1)) == (
+    grant = {"plan": "Fix in the May window", "until": "2026-05-31", "client_name": "Ms Li",
+             "approved_on": "2026-01-30"}
+    assert status_of(check_concession, facts("open"), me, grant, date(2026, 2, 1),
+                     approval_ok=True) == (
         200 if role == "quality_manager" else 403)
     active = facts("open", concession={"status": "active", "until": "2026-05-31"})
     assert status_of(check_concession_done, active, me, "done", date(2026, 5, 1)) == (
@@ -433,7 +446,7 @@ def test_field_problems_of_the_other_changes() -> None:
     assert reassign.value.missing == ["owner", "reason"]
     with pytest.raises(WorkflowError) as concession:
         check_concession(facts("open"), qm, {"until": "2026-01-01"}, date(2026, 2, 1))
-    assert concession.value.missing == ["plan", "client_contact"]
+    assert concession.value.missing == ["plan", "client_name", "approved_on", "file"]
     assert "until" in concession.value.invalid
     with pytest.raises(WorkflowError) as twice:
         check_concession(facts("open", concession={"status": "active", "until": "2026-03-01"}),
@@ -451,7 +464,10 @@ def test_field_problems_of_the_other_changes() -> None:
     assert good == {"kind": "preventive", "description": "Train", "owner": 5,
                     "due_date": date(2026, 2, 28)}
     assert status_of(check_plan_change, facts("implementing"), who("owner")) == 409
+    # An NC approved before approval started the work (plan_approved) completes its actions.
     assert status_of(check_action_done, facts("plan_approved"), who("owner"), OWNER,
+                     "open") == 200
+    assert status_of(check_action_done, facts("action_plan"), who("owner"), OWNER,
                      "open") == 409
     assert status_of(check_action_done, facts("implementing"), who("owner"), OWNER,
                      "done") == 409

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from babel.messages.pofile import read_po
 
-from server import i18n
+from server.core import i18n
 from server.locale.catalog import LOCALE_DIR, extract, is_translated, render
 
 
@@ -53,4 +53,23 @@ def test_gettext_follows_the_current_language() -> None:
         assert i18n.gettext("Checklists") == "Checklists"
         assert i18n.format_number(12345.678) == "12,345.7"
     finally:
+        i18n.current_language.reset(token)
+
+
+def test_times_are_read_on_the_organisations_clock() -> None:
+    """Pages and PDFs showed UTC while NC pages showed local time: 8 hours apart."""
+    from datetime import UTC, datetime
+
+    from server.core import clock
+
+    moment = datetime(2026, 12, 3, 23, 8, tzinfo=UTC)
+    token = i18n.current_language.set("en")
+    try:
+        clock.configure("Asia/Shanghai")
+        assert i18n.format_date(moment, "short") == "12/4/26, 7:08\u202fAM"
+        assert i18n.format_date(moment.replace(tzinfo=None), "short") == "12/4/26, 7:08\u202fAM"
+        clock.configure("Europe/Berlin")
+        assert i18n.format_date(moment, "short") == "12/4/26, 12:08\u202fAM"
+    finally:
+        clock.configure("Asia/Shanghai")
         i18n.current_language.reset(token)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import struct
+import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageDraw
@@ -16,9 +20,12 @@ from PIL.ExifTags import GPS, IFD, Base
 
 from server.evidence import storage
 from server.evidence.images import (
+    DECODE_SLOTS,
+    MAX_DECODED_PIXELS,
     MAX_UPLOAD_BYTES,
     ImageRejected,
     ProcessedImage,
+    in_decoder,
     parse_exif_offset,
     parse_exif_time,
     process_photo,
@@ -414,6 +421,7 @@ def test_oversized_upload_is_413_before_anything_else() -> None:
     ],
 )
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.serial  # timed
 def test_decompression_bomb_refused_without_decoding(data: bytes) -> None:
     assert len(data) < 10_000
     started = time.perf_counter()
@@ -425,6 +433,93 @@ def test_decompression_bomb_refused_without_decoding(data: bytes) -> None:
 @pytest.mark.filterwarnings("error::PIL.Image.DecompressionBombWarning")
 def test_decompression_bomb_warning_as_error_is_422() -> None:
     rejected(png_header_only(10_000, 10_000), 422)
+
+
+# -- the pixel budget and the decode slots -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size", [(7000, 7000), (5000, 4001), (20_000, 1001)], ids=["49MP", "20MP+", "thin"]
+)
+def test_png_above_the_decode_budget_refused_without_decoding(size: tuple[int, int]) -> None:
+    # a PNG cannot be decoded reduced: 7000 x 7000 RGBA in 208 KB cost 450 MB decoded
+    assert size[0] * size[1] > MAX_DECODED_PIXELS
+    started = time.perf_counter()
+    error = rejected(png_header_only(*size), 422)
+    assert time.perf_counter() - started < 1.0
+    assert "20 megapixels" in error.message
+
+
+def test_webp_above_the_decode_budget_refused() -> None:
+    data = bytearray(encode(Image.new("RGB", (64, 64), RED), "WEBP", lossless=True))
+    # VP8L header: 14 bits width-1, 14 bits height-1 after the signature byte 0x2f
+    at = data.index(b"VP8L") + 8
+    assert data[at] == 0x2F
+    bits = (6000 - 1) | ((6000 - 1) << 14) | (int.from_bytes(data[at + 1:at + 5], "little")
+                                             & ~((1 << 28) - 1))
+    data[at + 1:at + 5] = bits.to_bytes(4, "little")
+    assert "20 megapixels" in rejected(bytes(data), 422).message
+
+
+def test_a_16_megapixel_png_is_still_accepted() -> None:
+    # a phone photo saved as PNG: just under the budget with room to spare
+    result = process_photo(encode(quadrants(4624, 3468), "PNG", compress_level=1))
+    assert (result.width, result.height) == (2048, 1536)
+    assert close_to(opened(result.data).getpixel((10, 10)), RED)
+
+
+def test_a_48_megapixel_jpeg_is_decoded_reduced_within_the_budget() -> None:
+    # JPEG states up to 50 MP; draft decodes it at 1/2 (4000 x 3000) instead of 48 MP
+    result = process_photo(encode(quadrants(8000, 6000), "JPEG", quality=60))
+    assert (result.width, result.height) == (2048, 1536)
+    assert close_to(opened(result.data).getpixel((2040, 1530)), WHITE)
+
+
+def test_16_bit_grey_is_downscaled_before_it_is_converted(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # converted first, it made three full-size copies (I;16, I, I) of 2 to 4 bytes a pixel
+    sizes: list[tuple[int, int]] = []
+    convert = Image.Image.convert
+
+    def recording(self: Image.Image, *args: Any, **kwargs: Any) -> Image.Image:
+        sizes.append(self.size)
+        return convert(self, *args, **kwargs)
+
+    data = encode(Image.new("I;16", (4096, 4096), 40_000), "PNG", compress_level=1)
+    monkeypatch.setattr(Image.Image, "convert", recording)
+    result = process_photo(data)
+    assert (result.width, result.height) == (2048, 2048)
+    assert sizes and max(sizes) <= (2048, 2048)
+    assert abs(opened(result.data).getpixel((100, 100))[0] - 40_000 // 256) <= 2
+
+
+def test_no_more_than_the_decode_slots_run_at_once() -> None:
+    from server.core import i18n
+
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def process(data: bytes) -> ProcessedImage:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        raise ImageRejected(422, i18n.current_language.get())  # the request's language
+
+    async def eight() -> list[BaseException | ProcessedImage]:
+        i18n.current_language.set("zh-CN")
+        return await asyncio.gather(*(in_decoder(process, b"") for _ in range(8)),
+                                    return_exceptions=True)
+
+    # in a thread: Playwright's tests may leave an event loop running in this one
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        outcomes = pool.submit(asyncio.run, eight()).result()
+    assert most == DECODE_SLOTS == 2
+    assert [getattr(o, "message", None) for o in outcomes] == ["zh-CN"] * 8
 
 
 # -- signatures --------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from html import escape
 from typing import Any
 
 from server.checklists.loader import load_tree
-from server.settings import PROJECT_ROOT
-from tests.support import csrf_of
+from server.core.settings import PROJECT_ROOT
+from tests.support import csrf_of, new_user
 
 SHIPPED = [r.checklist for r in load_tree([PROJECT_ROOT / "checklists"]) if r.checklist]
 
@@ -92,9 +92,10 @@ def test_language_switch_after_login_is_the_users_preference(
 ) -> None:
     from server.accounts.tables import User
 
-    token = as_user("owner")
+    owner = run(lambda: new_user("owner"))  # the preference outlives the test
+    token = as_user(owner)
     client.post("/lang", data={"lang": "en", "next": "/account", "_csrf": token})
-    row = run(User.select(User.language).where(User.login == "owner").first().run)
+    row = run(User.select(User.language).where(User.login == owner).first().run)
     assert row["language"] == "en"
     client.cookies.delete("lang")
     page = client.get("/account", headers={"accept-language": "zh-CN"})

@@ -16,10 +16,10 @@ from PIL import Image
 from pypdf import PdfReader
 from weasyprint import HTML
 
-from server import i18n
+from server.core import i18n
+from server.core.settings import Settings
 from server.reports.charts import bar_chart_svg, fit_label, svg_data_url
 from server.reports.pdf import AppURLFetcher, FetchRefused, photo_url
-from server.settings import Settings
 
 UPS = "inspection.ups.weekly"
 SCRIPT = "<script>alert(1)</script>"
@@ -164,7 +164,8 @@ ANSWERS: dict[str, tuple[Any, str | None, str]] = {
 }
 
 
-async def _make_audit(data_dir: Path, submitted: bool) -> int:
+async def _make_audit(data_dir: Path, submitted: bool, code: str) -> int:
+    """An inspection of a new UPS asset `code` (a code of each test's own)."""
     from server.accounts.tables import User
     from server.assets.tables import Asset
     from server.audits.service import start_audit
@@ -173,7 +174,7 @@ async def _make_audit(data_dir: Path, submitted: bool) -> int:
 
     user = await User.objects().get(User.login == "auditor")
     assert user is not None
-    asset = Asset(code="UPS-T-001", name="UPS room B2", category="ups", location="B2-101")
+    asset = Asset(code=code, name="UPS room B2", category="ups", location="B2-101")
     await asset.save()
     audit = await start_audit(UPS, as_actor(user), asset=asset.id, title="Week 12")
     for item_id, (value, result, comment) in ANSWERS.items():
@@ -225,7 +226,7 @@ def _render(run: Callable[..., Any], settings: Settings, audit_id: int, lang: st
 def test_audit_report_in_both_languages(
     client: Any, run: Callable[..., Any], settings: Settings
 ) -> None:
-    audit_id = run(_make_audit, settings.data_dir, True)
+    audit_id = run(_make_audit, settings.data_dir, True, "UPS-T-001")
     before = i18n.current_language.get()
 
     zh_text, zh = pdf_text(_render(run, settings, audit_id, "zh_CN"))
@@ -244,6 +245,10 @@ def test_audit_report_in_both_languages(
                      "I confirm these results", "Not answered", "Page 1 of"):
         assert flat(expected) in en_flat, expected
     assert "输入电压" not in en_text
+
+    # submitted 09:30 UTC: read on the organisation's clock (Asia/Shanghai), no UTC
+    assert flat("17:30") in zh_flat and flat("5:30") in en_flat
+    assert "UTC" not in zh_text and "UTC" not in en_text and flat("9:30") not in en_flat
 
     # the failed-items list names exactly the failed items, critical ones marked
     failed_part = en_flat[en_flat.rindex("Faileditems"):]
@@ -268,7 +273,7 @@ def test_audit_report_in_both_languages(
 def test_audit_report_not_submitted(
     client: Any, run: Callable[..., Any], settings: Settings
 ) -> None:
-    audit_id = run(_make_audit, settings.data_dir, False)
+    audit_id = run(_make_audit, settings.data_dir, False, "UPS-T-002")
     text, _reader = pdf_text(_render(run, settings, audit_id, "en"))
     assert "Not submitted" in text
     assert "Score by section" not in text

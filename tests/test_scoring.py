@@ -24,7 +24,7 @@ from server.audits.scoring import (
 from server.checklists.conditions import parse_condition
 from server.checklists.loader import load_tree
 from server.checklists.model import Checklist, Item, ItemType, cross_check
-from server.settings import PROJECT_ROOT
+from server.core.settings import PROJECT_ROOT
 
 SHIPPED = [r.checklist for r in load_tree([PROJECT_ROOT / "checklists"]) if r.checklist]
 
@@ -489,7 +489,7 @@ def best_answer(cl: Checklist, it: Item) -> Any:
     if t == ItemType.text:
         return "fine"
     if t == ItemType.date:
-        return "2024-05-01"
+        return "2024-03-31"  # a quarter's end: keeps the shipped date rules (quarter_end)
     choices = cl.choices_of(it)
     if t == ItemType.single_choice:
         best = max(choices, key=lambda c: (not c.fails, 1 if c.points is None else c.points))

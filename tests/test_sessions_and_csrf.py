@@ -7,6 +7,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from server.accounts.sessions import COOKIE, IDLE_TIMEOUT
 from server.accounts.tables import ApiToken, LoginSession, User
 from tests.support import csrf_of, login
@@ -220,6 +222,8 @@ def test_cli_creates_users_and_prints_tokens(client: Any, settings: Any) -> None
         **os.environ,
         "AUDITRAIL_DATA_DIR": str(settings.data_dir),
         "AUDITRAIL_DATABASE_URL": settings.database_url,
+        # the app's key: the change log refuses rows keyed with another (record.WrongKey)
+        "AUDITRAIL_SECRET_KEY": settings.secret_key,
     }
     created = subprocess.run(
         [
@@ -262,3 +266,20 @@ def test_cli_creates_users_and_prints_tokens(client: Any, settings: Any) -> None
         timeout=60,
     )
     assert unknown.returncode != 0 and "no user" in unknown.stderr
+
+
+@pytest.mark.parametrize(("headers", "cookies", "title"), [
+    ({"accept-language": "en"}, {}, "Page not found"),
+    ({"accept-language": "zh-CN"}, {}, "页面不存在"),
+    ({"accept-language": "zh-CN"}, {"lang": "en"}, "Page not found"),
+])
+def test_an_unknown_path_answers_in_the_readers_language(
+    client: Any, headers: dict[str, str], cookies: dict[str, str], title: str
+) -> None:
+    """No route matched, so no middleware ran: the 404 page was always in Chinese."""
+    client.cookies.clear()
+    for name, value in cookies.items():
+        client.cookies.set(name, value)
+    response = client.get("/no/such/page", headers=headers)
+    assert response.status_code == 404
+    assert title in response.text

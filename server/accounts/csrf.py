@@ -1,4 +1,5 @@
-"""CSRF protection for every state-changing page request, htmx included.
+"""CSRF tokens for every state-changing page request, htmx included (checked by
+server/web/csrf.py).
 
 Pages carry the token in a meta tag and in forms (`_csrf`); app.js sends it as
 the X-CSRF-Token header on htmx requests. A logged-in user's token is their
@@ -12,9 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from typing import Any
-
-from litestar import Request
-from litestar.exceptions import PermissionDeniedException
 
 HEADER = "x-csrf-token"
 FIELD = "_csrf"
@@ -30,20 +28,3 @@ def expected_token(scope: Any, secret_key: str) -> str:
     if not anon:
         return ""
     return hmac.new(secret_key.encode(), f"anon:{anon}".encode(), hashlib.sha256).hexdigest()
-
-
-async def check_csrf(request: Request[Any, Any, Any]) -> None:
-    """App-wide before_request hook."""
-    if request.method in SAFE_METHODS or request.url.path.startswith("/api/"):
-        return
-    expected = expected_token(request.scope, request.app.state.settings.secret_key)
-    sent = request.headers.get(HEADER)
-    if not sent:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
-            sent = form.get(FIELD)
-    if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
-        raise PermissionDeniedException(
-            "The form has expired or did not come from this site. Reload the page and try again."
-        )

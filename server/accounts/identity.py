@@ -10,14 +10,23 @@ from __future__ import annotations
 import dataclasses
 
 from server.accounts.current import CurrentUser
+from server.accounts.roles import Role
+from server.accounts.scopes import Grant, scopes_of
 from server.accounts.shortcache import ShortCache
 from server.accounts.tables import ProjectMember, User, UserRole
+from server.org.queries import org_tree
+from server.org.tables import OrgUnit, Project
 
 _cache: ShortCache[int, CurrentUser | None] = ShortCache()
 
 
 def forget(user_id: int) -> None:
     _cache.forget(user_id)
+
+
+def forget_all() -> None:
+    """After a change to who heads or manages what: every identity is loaded afresh."""
+    _cache.clear()
 
 
 async def load_user(
@@ -37,16 +46,26 @@ async def _load(user_id: int) -> CurrentUser | None:
     )
     if row is None or not row["active"]:
         return None
-    roles = await UserRole.select(UserRole.role).where(UserRole.user == user_id)
-    projects = await ProjectMember.select(ProjectMember.project).where(
-        ProjectMember.user == user_id
-    )
+    grants = [Grant(r["role"], r["org_unit"], r["project"]) for r in await UserRole.select(
+        UserRole.role, UserRole.org_unit, UserRole.project).where(UserRole.user == user_id)]
+    # A department's head and a project's manager hold those roles there.
+    grants += [Grant(Role.department_head, org_unit=u["id"]) for u in await OrgUnit.select(
+        OrgUnit.id).where((OrgUnit.head == user_id) & (OrgUnit.active == True))]  # noqa: E712
+    led = await Project.select(Project.id, Project.manager, Project.quality_owner).where(
+        (Project.manager == user_id) | (Project.quality_owner == user_id))
+    grants += [Grant(Role.project_manager, project=p["id"]) for p in led
+               if p["manager"] == user_id]
+    members = await ProjectMember.select(ProjectMember.project).where(
+        ProjectMember.user == user_id)
+    scoped = [g for g in grants if not g.everywhere]
+    children, projects_of_unit = await org_tree() if scoped else ({}, {})
     return CurrentUser(
         id=row["id"],
         login=row["login"],
         name=row["name"],
         language=row["language"] or "",
-        roles=frozenset(r["role"] for r in roles),
+        roles=frozenset(str(g.role) for g in grants),
         org_unit_id=row["org_unit"],
-        project_ids=frozenset(p["project"] for p in projects),
+        project_ids=frozenset([p["project"] for p in members] + [p["id"] for p in led]),
+        scopes=scopes_of(grants, children, projects_of_unit),
     )

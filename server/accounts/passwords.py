@@ -5,6 +5,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from server.core.i18n import gettext as _
+
 _hasher = PasswordHasher()
 MIN_LENGTH = 8
 # A hash to verify against when the login is unknown, so timing does not reveal it.
@@ -24,8 +26,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def password_problem(password: str) -> str | None:
     """Why a new password is not acceptable, or None."""
-    from server.i18n import gettext as _
-
     if len(password) < MIN_LENGTH:
         return _("The password must have at least %(n)s characters.", n=MIN_LENGTH)
     if len(password) > 200:

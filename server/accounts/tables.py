@@ -4,6 +4,7 @@ from piccolo.columns import (
     JSON,
     Boolean,
     ForeignKey,
+    Integer,
     Serial,
     Timestamptz,
     Varchar,
@@ -27,10 +28,13 @@ class User(Table, tablename="app_user"):
 
 
 class UserRole(Table, tablename="user_role"):
-    """One row per role a user holds (a user may hold several)."""
+    """One row per role a user holds: everywhere, or for one department or project (a
+    user may hold several, and one role in several places)."""
 
     user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
     role = Varchar(length=30)
+    org_unit = ForeignKey(OrgUnit, null=True, on_delete=OnDelete.cascade)
+    project = ForeignKey(Project, null=True, on_delete=OnDelete.cascade)
 
 
 class ProjectMember(Table, tablename="project_member"):
@@ -61,3 +65,13 @@ class ApiToken(Table, tablename="api_token"):
     created_at = Timestamptz(default=TimestamptzNow())
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+
+
+class LoginAttempt(Table, tablename="login_attempt"):
+    """Failed logins by (login, address) and by address, where every server process sees
+    them (server/accounts/ratelimit.py)."""
+
+    key = Varchar(length=300, unique=True)
+    failures = Integer(default=0)
+    last_failed_at = Timestamptz(default=TimestamptzNow())
+    blocked_until = Timestamptz(null=True, default=None)

@@ -40,6 +40,16 @@ async def revoke_token(token_id: int, actor: object) -> bool:
     return True
 
 
+async def revoke_all(user_id: int, actor: object) -> int:
+    """Revoke every live token of a user (a deactivated account's tokens stay dead when
+    the account comes back); returns how many."""
+    rows = await ApiToken.select(ApiToken.id).where(
+        (ApiToken.user == user_id) & ApiToken.revoked_at.is_null())
+    for row in rows:
+        await revoke_token(row["id"], actor)
+    return len(rows)
+
+
 async def _owner(digest: str) -> int | None:
     row = (
         await ApiToken.select(ApiToken.user, ApiToken.revoked_at)

@@ -12,13 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from server.accounts.current import CurrentUser
-from server.accounts.roles import Role, allow
+from server.accounts.roles import SCOPED_READERS, Role, allow
 from server.assets.tables import Asset, InspectionSchedule
 
-READERS = allow(Role.engineer, Role.quality_manager, Role.auditor, Role.admin)
+READERS = allow(Role.engineer, Role.quality_manager, Role.auditor, Role.admin,
+                Role.management_rep, Role.quality_specialist, Role.department_head,
+                Role.project_manager)
 EDITORS = allow(Role.engineer, Role.quality_manager, Role.admin)
 PLANNERS = allow(Role.quality_manager, Role.admin)
-DUE_READERS = allow(Role.engineer, Role.quality_manager, Role.admin)
+DUE_READERS = allow(Role.engineer, Role.quality_manager, Role.admin, Role.project_manager,
+                    Role.department_head, Role.quality_specialist)
+STARTERS = allow(Role.engineer, Role.quality_manager, Role.auditor, Role.admin)
 
 
 def sees_all_assets(user: CurrentUser) -> bool:
@@ -26,10 +30,13 @@ def sees_all_assets(user: CurrentUser) -> bool:
 
 
 def owns(user: CurrentUser, org_unit: int | None, project: int | None) -> bool:
-    """Whether an asset with this owner lies within the user's department or projects."""
+    """Whether an asset with this owner lies within the user's department or projects
+    (or the departments and projects they head or manage)."""
     if user.sees_everything:
         return True
     if org_unit is None and project is None:
+        return True
+    if any(user.holds(role, org_unit, project) for role in SCOPED_READERS):
         return True
     return (org_unit is not None and org_unit == user.org_unit_id) or (
         project is not None and project in user.project_ids
@@ -68,6 +75,14 @@ async def visible_filter(user: CurrentUser) -> Any | None:
         condition = condition | (Asset.org_unit == user.org_unit_id)
     if user.project_ids:
         condition = condition | Asset.project.is_in(sorted(user.project_ids))
+    for role in SCOPED_READERS:
+        scope = user.scope(role)
+        if scope.everywhere:
+            return None
+        if scope.units:
+            condition = condition | Asset.org_unit.is_in(sorted(scope.units))
+        if scope.projects:
+            condition = condition | Asset.project.is_in(sorted(scope.projects))
     assets, categories = await assigned_scope(user)
     if assets:
         condition = condition | Asset.id.is_in(assets)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.accounts.current import CurrentUser
 from server.accounts.roles import Role
 
 
@@ -35,6 +36,10 @@ class Person:
     @property
     def is_engineer(self) -> bool:
         return Role.engineer.value in self.roles
+
+    @classmethod
+    def of(cls, user: CurrentUser) -> Person:
+        return cls(user.id, user.org_unit_id, user.project_ids, user.roles)
 
 
 def responsible(

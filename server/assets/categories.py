@@ -7,7 +7,8 @@ names below cover the shipped ones, and an unknown code shows as itself.
 from __future__ import annotations
 
 from server.checklists import store
-from server.i18n import gettext as _
+from server.checklists.labels import label
+from server.core.i18n import gettext as _
 
 STATUSES = ("in_service", "out_of_service", "retired")
 
@@ -59,8 +60,6 @@ async def known_categories() -> list[str]:
 
 
 def frequency_label(frequency: str, every_n_days: int | None = None) -> str:
-    from server.checklists.labels import label
-
     if frequency == "every_n_days":
         return _("Every %(n)s days", n=every_n_days or "?")
     return label("frequency", frequency)

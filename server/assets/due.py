@@ -19,11 +19,18 @@ from typing import Any
 
 from piccolo.query.methods.select import Max
 
+from server.accounts.current import CurrentUser
+from server.accounts.identity import load_user
+from server.accounts.roles import Role
+from server.accounts.users import user_id_of
+from server.assets import access
 from server.assets import schedule as cadence_rules
 from server.assets.assignment import Person, Responsible, is_for, responsible
 from server.assets.tables import Asset, InspectionSchedule
 from server.audits.tables import Audit
-from server.clock import stored_date
+from server.core.clock import stored_date
+from server.core.errors import Forbidden, Invalid, NotFound
+from server.core.i18n import gettext as _
 
 COMPLETED = ("submitted", "closed")
 
@@ -253,3 +260,95 @@ async def load_due(
     return compute_due(assets, schedules, last_done, open_runs, today)
 
 
+
+
+# --- the lists people read ---------------------------------------------------------
+
+DEFAULT_WITHIN_DAYS = 7
+MAX_WITHIN_DAYS = 366
+MAX_SHOWN = 500
+
+
+def clamp_days(value: int | None) -> int | None:
+    return None if value is None else max(0, min(value, MAX_WITHIN_DAYS))
+
+
+@dataclass
+class DueList:
+    view: str  # mine | all | overdue
+    views_allowed: list[str]
+    items: list[DueItem]  # what the view shows
+    sites: list[str]  # sites among the items before the view narrowed them
+    counts: dict[str, int]
+
+
+async def due_page(user: CurrentUser, view: str, within: int, site: str, category: str,
+                   today: date) -> DueList:
+    """Engineers see what falls to them; quality managers also everything and overdue."""
+    planner = access.can_plan(user)
+    allowed = ["mine", "all", "overdue"] if planner else ["mine"]
+    if view not in allowed:
+        view = "overdue" if planner and not user.has(Role.engineer) else "mine"
+    items = _by_place(await load_due(today), site, category)
+    within = clamp_days(within) or 0
+    if view == "mine":
+        chosen = filter_due(items, today, person=Person.of(user), within_days=within)
+    elif view == "overdue":
+        chosen = filter_due(items, today, overdue_only=True)
+    else:
+        chosen = filter_due(items, today, within_days=within)
+    counts = {status: sum(1 for i in chosen if i.status == status)
+              for status in ("overdue", "due", "upcoming")}
+    return DueList(view, allowed, chosen, sorted({i.asset.site for i in items if i.asset.site}),
+                   counts)
+
+
+def _by_place(items: list[DueItem], site: str, category: str) -> list[DueItem]:
+    if site:
+        items = [i for i in items if i.asset.site == site]
+    if category:
+        items = [i for i in items if i.asset.category == category]
+    return items
+
+
+async def due_for(viewer: CurrentUser, assignee: str, today: date, *,
+                  within_days: int | None = None, overdue: bool = False, site: str = "",
+                  category: str = "") -> list[DueItem]:
+    """The API's due list: "me" (default), a login or user id, or "all" (quality
+    managers, whose default it is); without `within_days` only what is due by today."""
+    if within_days is not None and not 0 <= within_days <= MAX_WITHIN_DAYS:
+        raise Invalid(_("Some values are not valid"), invalid={
+            "within_days": _("Enter a number of days from 0 to %(max)s.", max=MAX_WITHIN_DAYS)})
+    if not assignee and access.can_plan(viewer):
+        assignee = "all"
+    person = await _person(viewer, assignee)
+    items = _by_place(await load_due(today), site, category)
+    return filter_due(items, today, person=person, within_days=clamp_days(within_days),
+                      overdue_only=overdue)
+
+
+async def _person(viewer: CurrentUser, assignee: str) -> Person | None:
+    if assignee in ("", "me"):
+        return Person.of(viewer)
+    if assignee == "all":
+        if not access.can_plan(viewer):
+            raise Forbidden(_("Only quality managers see everyone's list."))
+        return None
+    user_id = await user_id_of(assignee)
+    if user_id is None:
+        raise NotFound(_("No such user."))
+    if user_id != viewer.id and not access.can_plan(viewer):
+        raise Forbidden(_("Only quality managers see other people's lists."))
+    other = await load_user(user_id)
+    if other is None:
+        raise NotFound(_("No such user."))
+    return Person.of(other)
+
+
+async def next_due(user: CurrentUser, today: date, after_asset: int | None = None
+                   ) -> DueItem | None:
+    """The person's most urgent inspection due within a week, other than the asset they
+    have just inspected."""
+    items = filter_due(await load_due(today), today, person=Person.of(user),
+                       within_days=DEFAULT_WITHIN_DAYS)
+    return next((i for i in items if i.asset.id != after_asset), None)

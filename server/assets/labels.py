@@ -18,11 +18,15 @@ from PIL import Image
 
 from server.assets import qr
 from server.assets.qr import GREY
-from server.i18n import gettext as _
+from server.core.errors import Invalid, TooLarge
+from server.core.i18n import gettext as _
 
 MAX_LABELS = 2000
 PADDING = 2.0  # mm inside each label
 A4 = (210.0, 297.0)
+# Nothing is printed nearer the sheet's edge than this (mm): most printers cannot, and a
+# label stock without margins (a4_3x8) would lose its edge labels' codes and text.
+SAFE = 5.5
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,20 @@ class Layout:
     def per_page(self) -> int:
         return self.columns * self.rows
 
+    def content_box(self, slot: int) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom) in mm of what a slot may print on: the label less
+        its padding, kept SAFE mm inside the sheet's edges."""
+        left, top = self.position(slot)
+        return (max(left + PADDING, SAFE), max(top + PADDING, SAFE),
+                min(left + self.width - PADDING, A4[0] - SAFE),
+                min(top + self.height - PADDING, A4[1] - SAFE))
+
     @property
     def qr_size(self) -> float:
-        """The printed QR size in mm: as tall as the label allows, leaving room for text."""
-        return round(min(self.height - 4, self.width * 0.45), 1)
+        """The printed QR size in mm: as tall as the tightest slot allows (one size for
+        the sheet), leaving room for text."""
+        tallest = min(box[3] - box[1] for box in map(self.content_box, range(self.per_page)))
+        return round(min(tallest, self.width * 0.45), 1)
 
     def title(self) -> str:
         return _("%(n)s per sheet, %(w)s × %(h)s mm", n=self.per_page, w=self.width, h=self.height)
@@ -58,16 +72,21 @@ class Layout:
         )
 
     def slots(self) -> list[dict[str, float]]:
-        """Where the QR code and the text of each slot go (mm from the sheet's corner)."""
+        """Where the QR code and the text of each slot go (mm from the sheet's corner),
+        and how large the text's box is."""
         result = []
+        size = self.qr_size
         for slot in range(self.per_page):
-            left, top = self.position(slot)
+            left, top, right, bottom = self.content_box(slot)
+            text_left = left + size + PADDING
             result.append(
                 {
-                    "qr_left": round(left + PADDING, 2),
-                    "qr_top": round(top + (self.height - self.qr_size) / 2, 2),
-                    "text_left": round(left + self.qr_size + 2 * PADDING, 2),
-                    "text_top": round(top + PADDING + 0.5, 2),
+                    "qr_left": round(left, 2),
+                    "qr_top": round(top + (bottom - top - size) / 2, 2),
+                    "text_left": round(text_left, 2),
+                    "text_top": round(top + 0.5, 2),
+                    "text_width": round(right - text_left, 2),
+                    "text_height": round(bottom - top - 0.5, 2),
                 }
             )
         return result
@@ -85,10 +104,6 @@ LAYOUTS: dict[str, Layout] = {
 DEFAULT_LAYOUT = "l7160"
 
 
-class LabelError(ValueError):
-    pass
-
-
 def sheet_image(
     matrices: Sequence[tuple[int, tuple[str, ...]]], layout: Layout, unit: float
 ) -> tuple[str, int, int]:
@@ -103,9 +118,10 @@ def sheet_image(
     width, height = math.ceil(A4[0] / unit), math.ceil(A4[1] / unit)
     image = Image.new("L", (width, height), 255)
     box = layout.qr_size / unit
+    places = layout.slots()
     for slot, rows in matrices:
         n = len(rows)
-        place = layout.slots()[slot]
+        place = places[slot]
         x = round(place["qr_left"] / unit + (box - n) / 2)
         y = round(place["qr_top"] / unit + (box - n) / 2)
         symbol = Image.frombytes("L", (n, n), "".join(rows).encode("ascii").translate(GREY))
@@ -122,11 +138,11 @@ def label_context(
     """What the label template needs: sheets of positioned labels and each sheet's QR image."""
     layout = LAYOUTS.get(layout_key)
     if layout is None:
-        raise LabelError(_("Unknown label layout."))
+        raise Invalid(_("Unknown label layout."), layouts=list(LAYOUTS))
     if not assets:
-        raise LabelError(_("Choose at least one asset."))
+        raise Invalid(_("Choose at least one asset."), missing=["codes"])
     if len(assets) > MAX_LABELS:
-        raise LabelError(_("At most %(n)s labels at a time.", n=MAX_LABELS))
+        raise TooLarge(_("At most %(n)s labels at a time.", n=MAX_LABELS))
     skip = max(0, min(skip, layout.per_page - 1))
     pages: list[list[dict[str, Any]]] = []
     symbols: list[list[tuple[int, tuple[str, ...]]]] = []

@@ -6,20 +6,18 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
+from server.accounts.users import active_user_ids
 from server.assets import schedule as cadence_rules
-from server.assets.categories import category_label
-from server.assets.tables import InspectionSchedule
+from server.assets.categories import category_label, checklists_by_category
+from server.assets.register import normalise_code
+from server.assets.schemas import ScheduleForm
+from server.assets.tables import Asset, InspectionSchedule
 from server.changelog import record
+from server.checklists import store
+from server.core.errors import NotFound, invalid_fields
+from server.core.i18n import gettext as _
 from server.db.engine import write_transaction
-from server.i18n import gettext as _
-
-
-class PlanError(ValueError):
-    """A refused schedule change; `problems` maps field -> message."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
-        self.problems = problems
+from server.org.queries import unknown_refs
 
 
 @dataclass
@@ -112,38 +110,101 @@ async def duplicate_of(data: ScheduleInput, except_id: int | None = None) -> int
     return row["id"] if row else None
 
 
-async def create_schedule(
-    data: ScheduleInput,
-    checklist_categories: dict[str, str],
-    asset_category: str | None,
-    actor: Any,
-) -> InspectionSchedule:
+async def checklist_categories() -> dict[str, str]:
+    """Inspection checklist key -> the asset category it applies to."""
+    groups = await checklists_by_category()
+    return {s.key: category for category, summaries in groups.items() for s in summaries}
+
+
+async def from_form(form: ScheduleForm) -> ScheduleInput:
+    """The schedule a form describes; the asset by the code typed (None when there is
+    no such asset: the rules then say so), the frequency "as the checklist says" when
+    none is chosen."""
+    code = normalise_code(form.asset_code)
+    asset_id = None
+    if code:
+        row = await Asset.select(Asset.id).where(Asset.code == code).first()
+        asset_id = row["id"] if row else None
+    frequency = form.frequency
+    if not frequency:
+        checklist = await store.get(form.checklist_key) if form.checklist_key else None
+        frequency = checklist.scope.frequency.value if checklist and checklist.scope.frequency \
+            else ""
+    return ScheduleInput(
+        checklist_key=form.checklist_key,
+        frequency=frequency,
+        start_date=form.start_date,
+        asset=asset_id,
+        category=None if code else (form.category or None),
+        every_n_days=form.every_n_days,
+        grace_days=form.grace_days or 0,
+        assignee=form.assignee,
+        assignee_org_unit=form.assignee_org_unit,
+        active=form.active,
+    )
+
+
+async def _problems(data: ScheduleInput, asset_code: str, except_id: int | None
+                    ) -> dict[str, str]:
+    if asset_code and data.asset is None:
+        return {"asset": _("No asset with this code.")}
+    asset_category = None
+    if data.asset is not None:
+        row = await Asset.select(Asset.category).where(Asset.id == data.asset).first()
+        asset_category = row["category"] if row else None
+    problems = check_schedule(data, await checklist_categories(), asset_category)
+    problems.update(await unknown_refs(org_unit=data.assignee_org_unit,
+                                       unit_field="assignee_org_unit"))
+    if data.assignee is not None and not await active_user_ids([data.assignee]):
+        problems["assignee"] = _("No active user with this id.")
+    if not problems and await duplicate_of(data, except_id):
+        problems["checklist_key"] = _("This checklist is already scheduled here.")
+    return problems
+
+
+async def create_schedule(data: ScheduleInput, actor: Any, asset_code: str = ""
+                          ) -> InspectionSchedule:
     data = normalised(data)
-    problems = check_schedule(data, checklist_categories, asset_category)
     async with write_transaction():
-        if not problems and await duplicate_of(data):
-            problems["checklist_key"] = _("This checklist is already scheduled here.")
+        problems = await _problems(data, asset_code, None)
         if problems:
-            raise PlanError(problems)
+            raise invalid_fields(problems)
         return await record.create(InspectionSchedule(**data.values()), actor)
 
 
-async def update_schedule(
-    row: InspectionSchedule,
-    data: ScheduleInput,
-    checklist_categories: dict[str, str],
-    asset_category: str | None,
-    actor: Any,
-    reason: str = "",
-) -> dict[str, list[Any]]:
+async def update_schedule(row: InspectionSchedule, data: ScheduleInput, actor: Any,
+                          asset_code: str = "", reason: str = "") -> dict[str, list[Any]]:
     data = normalised(data)
-    problems = check_schedule(data, checklist_categories, asset_category)
     async with write_transaction():
-        if not problems and await duplicate_of(data, except_id=row.id):
-            problems["checklist_key"] = _("This checklist is already scheduled here.")
+        problems = await _problems(data, asset_code, row.id)
         if problems:
-            raise PlanError(problems)
-        return await record.update(row, actor, data.values(), reason)
+            raise invalid_fields(problems)
+        return await record.update(row, actor, data.values(), reason[:500])
+
+
+async def get_schedule(schedule_id: int) -> InspectionSchedule:
+    row = await InspectionSchedule.objects().get(InspectionSchedule.id == schedule_id)
+    if row is None:
+        raise NotFound(_("No such schedule."))
+    return row
+
+
+async def list_schedules(include_inactive: bool) -> list[dict[str, Any]]:
+    query = InspectionSchedule.select(
+        InspectionSchedule.all_columns(),
+        InspectionSchedule.asset.code.as_alias("asset_code"),
+        InspectionSchedule.asset.name.as_alias("asset_name"),
+    ).order_by(InspectionSchedule.id)
+    if not include_inactive:
+        query = query.where(InspectionSchedule.active == True)  # noqa: E712
+    return await query
+
+
+async def asset_code_of(asset_id: int | None) -> str:
+    if asset_id is None:
+        return ""
+    row = await Asset.select(Asset.code).where(Asset.id == asset_id).first()
+    return row["code"] if row else ""
 
 
 def input_of(row: InspectionSchedule) -> ScheduleInput:

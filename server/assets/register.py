@@ -8,41 +8,31 @@ on site, so they are upper-case ASCII letters, digits, dots, dashes and undersco
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from server.assets.categories import STATUSES
+from server.accounts.current import CurrentUser
+from server.assets import access
+from server.assets.categories import STATUSES, known_categories
+from server.assets.schemas import AssetJson
 from server.assets.tables import Asset
 from server.changelog import record
+from server.core.errors import Conflict, Forbidden, Invalid
+from server.core.i18n import gettext as _
 from server.db.engine import write_transaction
-from server.i18n import gettext as _
+from server.org.queries import organisation, unknown_refs
+from server.org.tables import Location
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,59}$")
 LIMITS = {"name": 200, "site": 200, "location": 200, "serial_number": 100}
-FIELDS = (
-    "code",
-    "name",
-    "category",
-    "site",
-    "location",
-    "org_unit",
-    "project",
-    "serial_number",
-    "status",
-)
-
-
-class AssetError(ValueError):
-    """A refused asset change; `problems` maps field -> message."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
-        self.problems = problems
+REQUIRED = ("code", "name", "category")
 
 
 @dataclass
 class AssetInput:
+    """One asset's own values: the register's fields (FIELDS), as stored."""
+
     code: str
     name: str
     category: str
@@ -52,9 +42,13 @@ class AssetInput:
     project: int | None = None
     serial_number: str = ""
     status: str = "in_service"
+    place: int | None = None  # a location of the register
 
     def values(self) -> dict[str, Any]:
         return asdict(self)
+
+
+FIELDS = tuple(f.name for f in fields(AssetInput))
 
 
 def normalise_code(raw: object) -> str:
@@ -74,6 +68,7 @@ def clean(data: AssetInput) -> AssetInput:
         project=data.project,
         serial_number=data.serial_number.strip(),
         status=data.status.strip() or "in_service",
+        place=data.place,
     )
 
 
@@ -109,32 +104,94 @@ async def code_taken(code: str, except_id: int | None = None) -> bool:
     return bool(await query)
 
 
-async def create_asset(data: AssetInput, categories: Collection[str], actor: Any) -> Asset:
+def refusal(data: AssetInput, problems: dict[str, str]) -> Invalid:
+    """The 422 for an asset's problems: blank required fields listed as missing."""
+    missing = [f for f in REQUIRED if f in problems and not getattr(data, f)]
+    return Invalid(_("Some values are not valid"), missing=missing, invalid=problems)
+
+
+async def _problems(data: AssetInput, current: Asset | None = None) -> dict[str, str]:
+    """Everything wrong with these values; an asset may stay where it is, but not move
+    into (or be registered in) a department or project that is no longer active."""
+    moved = current is None or (data.org_unit, data.project) != (current.org_unit,
+                                                                 current.project)
+    problems = {**check_asset(data, await known_categories()),
+                **await unknown_refs(org_unit=data.org_unit, project=data.project, new=moved)}
+    if data.place is not None and not await Location.exists().where(
+            (Location.id == data.place) & (Location.active == True)):  # noqa: E712
+        problems["place"] = _("No such location in use.")
+    return problems
+
+
+def taken() -> Conflict:
+    return Conflict(_("An asset with this code exists already."),
+                    invalid={"code": _("This code is taken.")})
+
+
+async def create_asset(data: AssetInput, actor: Any) -> Asset:
+    """Register an asset; a taken code is a 409 (the asset exists already)."""
     data = clean(data)
-    problems = check_asset(data, categories)
+    problems = await _problems(data)
     async with write_transaction():
-        if "code" not in problems and await code_taken(data.code):
-            problems["code"] = _("This code is taken.")
         if problems:
-            raise AssetError(problems)
+            raise refusal(data, problems)
+        if await code_taken(data.code):
+            raise taken()
         return await record.create(Asset(**data.values()), actor)
 
 
-async def update_asset(
-    asset: Asset, data: AssetInput, categories: Collection[str], actor: Any, reason: str = ""
-) -> dict[str, list[Any]]:
+async def update_asset(asset: Asset, data: AssetInput, actor: Any, reason: str = ""
+                       ) -> dict[str, list[Any]]:
     """Change an asset; returns the fields that really changed."""
     data = clean(data)
-    problems = check_asset(data, categories)
+    problems = await _problems(data, asset)
     async with write_transaction():
-        if "code" not in problems and await code_taken(data.code, asset.id):
-            problems["code"] = _("This code is taken.")
         if problems:
-            raise AssetError(problems)
-        return await record.update(asset, actor, data.values(), reason)
+            raise refusal(data, problems)
+        if await code_taken(data.code, asset.id):
+            raise taken()
+        return await record.update(asset, actor, data.values(), reason[:500])
 
 
 def input_of(asset: Asset | dict[str, Any]) -> AssetInput:
     """The editable values of a stored asset."""
     get = asset.get if isinstance(asset, dict) else lambda name: getattr(asset, name)
     return AssetInput(**{name: get(name) for name in FIELDS})
+
+
+async def register_from_json(data: AssetJson, actor: CurrentUser) -> Asset:
+    """An asset registered through the API: its department and project given by code
+    (or name), within what the person may own."""
+    org = await organisation()
+    units = keyed(org.units.values())
+    projects = keyed(org.projects.values())
+    problems: dict[str, str] = {}
+    unit = project = None
+    if data.department:
+        unit = units.get(data.department.strip().lower())
+        if unit is None:
+            problems["department"] = _("Unknown department.")
+    if data.project:
+        project = projects.get(data.project.strip().lower())
+        if project is None:
+            problems["project"] = _("Unknown project.")
+    if problems:
+        raise Invalid(_("Some values are not valid"), invalid=problems)
+    if not access.can_edit(actor, unit, project):
+        raise Forbidden(_("You can register assets only for your own department or projects."))
+    return await create_asset(AssetInput(
+        code=data.code or "", name=data.name or "", category=data.category or "",
+        site=data.site or "", location=data.location or "", org_unit=unit, project=project,
+        serial_number=data.serial_number or "", status=data.status or "in_service",
+    ), actor)
+
+
+def keyed(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """What a department or project may be called in a file or a request: its code and
+    its names in both languages (lower case) -> its id."""
+    index: dict[str, int] = {}
+    for row in rows:
+        for key in ("code", "name_zh", "name_en"):
+            if row.get(key):
+                index.setdefault(str(row[key]).strip().lower(), row["id"])
+    return index

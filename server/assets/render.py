@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from litestar.response import Template
-
 from server.assets.categories import category_label, frequency_label, status_label
 from server.assets.due import DueItem
-from server.i18n import gettext as _
-from server.i18n import ngettext
+from server.core.i18n import gettext as _
+from server.core.i18n import ngettext
 
 
 def due_phrase(item: DueItem, today: date) -> str:
@@ -31,7 +29,3 @@ HELPERS: dict[str, Any] = {
     "frequency_label": frequency_label,
     "due_phrase": due_phrase,
 }
-
-
-def page(template: str, context: dict[str, Any], status_code: int = 200) -> Template:
-    return Template(template, context={**HELPERS, **context}, status_code=status_code)

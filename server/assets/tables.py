@@ -6,7 +6,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from server.accounts.tables import User
-from server.org.tables import OrgUnit, Project
+from server.org.tables import Location, OrgUnit, Project
 
 
 class Asset(Table, tablename="asset"):
@@ -15,6 +15,7 @@ class Asset(Table, tablename="asset"):
     category = Varchar(length=40, index=True)  # matches a checklist's scope.asset_category
     site = Varchar(length=200, default="")
     location = Varchar(length=200, default="")
+    place = ForeignKey(Location, null=True, on_delete=OnDelete.restrict)  # from the register
     org_unit = ForeignKey(OrgUnit, null=True, on_delete=OnDelete.restrict)
     project = ForeignKey(Project, null=True, on_delete=OnDelete.restrict)
     serial_number = Varchar(length=100, default="")

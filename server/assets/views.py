@@ -1,61 +1,27 @@
-"""Reading what the asset pages and the API show: one asset with its due inspections,
-history and open NCs; lists; the organisation's names. No HTTP here."""
+"""Reading what the asset pages and the API show: one asset with its due inspections and
+history; lists; the shape an asset has outside (API, files). No HTTP here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from server.accounts.current import CurrentUser
+from server.accounts.users import names_by_id
 from server.assets import access, categories, due
+from server.assets.assignment import Responsible
+from server.assets.register import normalise_code
 from server.assets.tables import Asset, InspectionSchedule
 from server.audits.tables import Audit
 from server.checklists import store
-from server.db.engine import engine_name
-from server.findings.tables import Nonconformance
-from server.i18n import current_language
-from server.org.tables import OrgUnit, Project
+from server.core.errors import NotFound
+from server.core.i18n import current_language
+from server.core.i18n import gettext as _
+from server.db.search import contains
+from server.org.queries import Organisation, organisation
 
-CLOSED_NC_STATES = ("closed", "cancelled", "draft")
 PAGE_SIZE = 50
-
-
-@dataclass
-class Organisation:
-    """Departments and projects by id, for names and choices."""
-
-    units: dict[int, dict[str, Any]] = field(default_factory=dict)
-    projects: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-    def unit_name(self, unit_id: int | None) -> str:
-        return _name(self.units.get(unit_id or 0))
-
-    def project_name(self, project_id: int | None) -> str:
-        return _name(self.projects.get(project_id or 0))
-
-    def unit_code(self, unit_id: int | None) -> str:
-        row = self.units.get(unit_id or 0)
-        return str(row["code"]) if row else ""
-
-    def project_code(self, project_id: int | None) -> str:
-        row = self.projects.get(project_id or 0)
-        return str(row["code"]) if row else ""
-
-
-def _name(row: dict[str, Any] | None) -> str:
-    if row is None:
-        return ""
-    return str(row["name_zh"] if current_language.get() == "zh_CN" else row["name_en"])
-
-
-async def organisation() -> Organisation:
-    units = await OrgUnit.select(OrgUnit.id, OrgUnit.code, OrgUnit.name_zh, OrgUnit.name_en)
-    projects = await Project.select(Project.id, Project.code, Project.name_zh, Project.name_en)
-    return Organisation(
-        units={u["id"]: u for u in sorted(units, key=lambda u: u["code"])},
-        projects={p["id"]: p for p in sorted(projects, key=lambda p: p["code"])},
-    )
 
 
 async def checklist_titles() -> dict[str, str]:
@@ -65,6 +31,46 @@ async def checklist_titles() -> dict[str, str]:
 
 async def find_asset(code: str) -> Asset | None:
     return await Asset.objects().get(Asset.code == code)
+
+
+async def asset_choices(limit: int = 500) -> list[dict[str, Any]]:
+    """Assets to pick from in a form (by code)."""
+    return await Asset.select(Asset.id, Asset.code, Asset.name).order_by(Asset.code).limit(limit)
+
+
+async def visible_asset(user: CurrentUser, code: str) -> Asset:
+    """The asset with this (typed or scanned) code if the user may see it; NotFound
+    otherwise, so codes one may not see are not revealed."""
+    asset = await find_asset(normalise_code(code))
+    if asset is None or not await access.sees(user, asset.to_dict()):
+        raise NotFound(_("No asset with this code."))
+    return asset
+
+
+async def visible_by_codes(user: CurrentUser, codes: list[str]) -> dict[str, dict[str, Any]]:
+    """The assets with these codes that the user sees, by code."""
+    query = Asset.select(
+        Asset.id, Asset.code, Asset.name, Asset.site, Asset.location, Asset.category
+    ).where(Asset.code.is_in(codes))
+    visible = await access.visible_filter(user)
+    if visible is not None:
+        query = query.where(visible)
+    return {r["code"]: r for r in await query}
+
+
+def outside(row: dict[str, Any], org: Organisation) -> dict[str, Any]:
+    """An asset as the API and import files show it: department and project by code."""
+    return {
+        "code": row["code"],
+        "name": row["name"],
+        "category": row["category"],
+        "site": row.get("site") or "",
+        "location": row.get("location") or "",
+        "department": org.unit_code(row.get("org_unit")) or None,
+        "project": org.project_code(row.get("project")) or None,
+        "serial_number": row.get("serial_number") or "",
+        "status": row.get("status") or "in_service",
+    }
 
 
 @dataclass
@@ -88,15 +94,8 @@ async def list_assets(
         conditions.append(visible)
     text = query.q.strip()
     if text:
-        like = f"%{text}%"
-        # LIKE ignores ASCII case on SQLite; PostgreSQL needs ILIKE for that
-        how = "ilike" if engine_name() == "postgresql" else "like"
-        columns = (Asset.code, Asset.name, Asset.serial_number, Asset.location)
-        match: Any = None
-        for column in columns:
-            part = getattr(column, how)(like)
-            match = part if match is None else match | part
-        conditions.append(match)
+        conditions.append(contains(
+            (Asset.code, Asset.name, Asset.serial_number, Asset.location), text))
     if query.category:
         conditions.append(Asset.category == query.category)
     if query.site:
@@ -140,23 +139,6 @@ async def history_of(asset_id: int) -> list[dict[str, Any]]:
     )
 
 
-async def open_ncs_of(asset_id: int) -> list[dict[str, Any]]:
-    return (
-        await Nonconformance.select(
-            Nonconformance.id,
-            Nonconformance.ref,
-            Nonconformance.title,
-            Nonconformance.severity,
-            Nonconformance.state,
-            Nonconformance.due_date,
-        )
-        .where(
-            (Nonconformance.asset == asset_id) & Nonconformance.state.not_in(list(CLOSED_NC_STATES))
-        )
-        .order_by(Nonconformance.raised_at, ascending=False)
-    )
-
-
 async def schedules_of(asset: Asset) -> list[dict[str, Any]]:
     """Schedules naming this asset or its category (active ones first)."""
     return (
@@ -176,7 +158,6 @@ class AssetPage:
     due: list[due.DueItem]
     other_checklists: list[store.Summary]
     history: list[dict[str, Any]]
-    open_ncs: list[dict[str, Any]]
     schedules: list[dict[str, Any]]
     titles: dict[str, str]
 
@@ -191,7 +172,6 @@ async def asset_page(asset: Asset, today: date) -> AssetPage:
         due=items,
         other_checklists=others,
         history=await history_of(asset.id),
-        open_ncs=await open_ncs_of(asset.id),
         schedules=await schedules_of(asset),
         titles=await checklist_titles(),
     )
@@ -209,3 +189,22 @@ async def open_run(asset_id: int, checklist_key: str) -> int | None:
         .first()
     )
     return row["id"] if row else None
+
+
+@dataclass
+class People:
+    """Names for showing who an inspection falls to."""
+
+    users: dict[int, str]
+    org: Organisation
+
+    def describe(self, who: Responsible) -> str:
+        if who.user_id is not None:
+            return self.users.get(who.user_id, "?")
+        names = [n for n in (self.org.unit_name(who.org_unit_id),
+                             self.org.project_code(who.project_id)) if n]
+        return " / ".join(names) if names else _("Unassigned")
+
+
+async def people() -> People:
+    return People(await names_by_id(), await organisation())

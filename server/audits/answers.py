@@ -3,19 +3,28 @@
 `normalize` is the single gate for values from the JSON API and from forms; what it returns
 is what gets stored. `result_of` and `points_of` read stored values and, like everything that
 scores, never raise: a value that does not fit its item counts as unanswered.
+
+A yes/no item may be answered `partly` (partly conforms): its result is `part`, between a
+pass and a fail. A date item with a `date_rule` passes or fails by its rule, judged against
+the run's date and the other answers when they are given.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Literal
 
+from server.audits import daterules
 from server.checklists.model import Checklist, Choice, Item, ItemType
-from server.i18n import gettext as _
+from server.core.i18n import gettext as _
 
-Result = Literal["pass", "fail", "na"]
+# "part": a partly answer (four letters, like the others: the stored column is that wide).
+Result = Literal["pass", "fail", "na", "part"]
+PARTLY = "partly"
+_NO_ANSWERS: Mapping[str, Any] = {}
 
 MAX_TEXT = 5000
 # Largest integer a float (and a JavaScript client) represents exactly; beyond it stay float.
@@ -23,7 +32,7 @@ MAX_SAFE_INT = 2**53
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MAX_NUMBER_CHARS = 64
-_YES_NO = {"yes": "pass", "no": "fail", "na": "na"}
+_YES_NO = {"yes": "pass", "no": "fail", "na": "na", PARTLY: "part"}
 _PASS_FAIL = {"pass": "pass", "fail": "fail", "na": "na"}
 
 
@@ -70,7 +79,11 @@ def _enum(value: Any, allowed: dict[str, str]) -> str | None:
 
 def _yes_no(checklist: Checklist, item: Item, value: Any) -> str:
     text = _enum(value, _YES_NO)
+    if text == PARTLY and not checklist.offers_partly(item):
+        text = None
     if text is None:
+        if checklist.offers_partly(item):
+            raise InvalidAnswer(_("Choose yes, partly, no or N/A."))
         raise InvalidAnswer(_("Choose yes, no or N/A."))
     return text
 
@@ -196,16 +209,34 @@ def _is_scored_choice(choices: list[Choice]) -> bool:
     return any(c.points is not None or c.fails for c in choices)
 
 
-def result_of(checklist: Checklist, item: Item, value: Any) -> Result | None:
-    """pass / fail / na for a scored answer; None when unanswered or the item is unscored."""
-    return result_of_clean(checklist, item, clean(checklist, item, value))
+def result_of(checklist: Checklist, item: Item, value: Any, *, run_date: date | None = None,
+              answers: Mapping[str, Any] | None = None) -> Result | None:
+    """pass / fail / na / part for a scored answer; None when unanswered or unscored.
+    `run_date` and `answers` (the run's other values) are what a date rule is judged by."""
+    return result_of_clean(checklist, item, clean(checklist, item, value), run_date=run_date,
+                           answers=answers)
 
 
-def result_of_clean(checklist: Checklist, item: Item, value: Any) -> Result | None:
+def date_problem(checklist: Checklist, item: Item, value: Any, *, run_date: date | None = None,
+                 answers: Mapping[str, Any] | None = None) -> str | None:
+    """Why a date breaks its item's rule (translated), or None when it keeps it."""
+    if item.type != ItemType.date or item.date_rule is None or value is None:
+        return None
+    return daterules.problem(item.date_rule, value, run_date, answers or _NO_ANSWERS)
+
+
+def result_of_clean(checklist: Checklist, item: Item, value: Any, *,
+                    run_date: date | None = None, answers: Mapping[str, Any] | None = None
+                    ) -> Result | None:
     """result_of for a value that has been through `normalize` already."""
     if value is None:
         return None
     t = item.type
+    if t == ItemType.date:
+        if item.date_rule is None:
+            return None
+        broken = date_problem(checklist, item, value, run_date=run_date, answers=answers)
+        return "fail" if broken else "pass"
     if t == ItemType.yes_no_na:
         return _YES_NO[value]  # type: ignore[return-value]
     if t == ItemType.pass_fail:
@@ -241,6 +272,8 @@ def points_of_clean(checklist: Checklist, item: Item, value: Any, result: Result
     """points_of for a normalised value and its result_of_clean."""
     if result is None or result == "na":
         return None
+    if result == "part":
+        return checklist.points_if_partly(item)
     if item.type == ItemType.scale and item.scale is not None:
         return (value - item.scale.min) / (item.scale.max - item.scale.min)
     if item.type == ItemType.single_choice:

@@ -6,10 +6,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from server.accounts.current import CurrentUser
+from server.accounts.roles import Role
+from server.audits import access
 from server.audits.tables import Audit, Programme
 from server.changelog import record
+from server.core import clock
 
 DONE = ("submitted", "closed")
+AUDITOR_ROLES = (Role.auditor, Role.quality_manager)
 
 
 def half_of(day: date) -> tuple[int, int]:
@@ -75,3 +80,32 @@ async def audits_of_programme(programme_id: int) -> list[dict[str, Any]]:
 def mine_first(rows: list[dict[str, Any]], user_id: int) -> list[dict[str, Any]]:
     """The auditor's own audits first, keeping the planned order otherwise."""
     return sorted(rows, key=lambda r: r["lead_auditor"] != user_id)
+
+
+@dataclass
+class HalfYear:
+    """One half-year's programme as its page shows it."""
+
+    year: int
+    half: int
+    programme: dict[str, Any] | None
+    planned: list[dict[str, Any]]  # the programme's audits, the viewer's own first
+    share: Share
+    ad_hoc: list[dict[str, Any]]  # audits started outside the programme this half-year
+
+
+async def half_year(year: int, half: int, user: CurrentUser) -> HalfYear:
+    prog = await programme_for(year, half)
+    rows = await audits_of_programme(prog["id"]) if prog else []
+    start, end = clock.day_range(*half_bounds(year, half))
+    ad_hoc = await Audit.select(
+        Audit.id, Audit.checklist_key, Audit.kind, Audit.title, Audit.status, Audit.created_at,
+        Audit.lead_auditor, Audit.score_percent, Audit.passed,
+    ).where(Audit.programme.is_null() & (Audit.kind != "inspection")
+            & (Audit.created_at >= start) & (Audit.created_at < end)
+            ).order_by(Audit.created_at, ascending=False).limit(200)
+    if not user.sees_everything:
+        ad_hoc = [r for r in ad_hoc if access.can_view(user, r)]
+    return HalfYear(year, half, prog, mine_first(rows, user.id),
+                    share_done([r["status"] for r in rows if r["status"] != "cancelled"]),
+                    ad_hoc)

@@ -8,17 +8,22 @@ whose `show_if` is false is out of the score, the progress and the submit rules.
 `evaluate` reads every answer once; `score_of`, `progress_of` and `missing_of` work from
 its result, so a page that shows all three does not re-read a 1000-item run three times.
 `score`, `progress`, `missing` and `visible_items` are the same for one question.
+
+Audit rigour: given the answers' comments, a failed or partly item whose checklist wants a
+written finding, and an N/A that wants a reason, block submit until the comment is written.
+Given the run's date, date rules are judged against it (and against the other answers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
-from server.audits.answers import Result, clean, points_of_clean, result_of_clean
+from server.audits.answers import Result, clean, date_problem, points_of_clean, result_of_clean
 from server.checklists.conditions import parse_condition
-from server.checklists.model import Checklist, ItemType, PhotoRule
+from server.checklists.model import Checklist, Item, ItemType, PhotoRule
 
 IMAGE_TYPES = {ItemType.photo, ItemType.signature}
 _NO_PHOTOS: Mapping[str, int] = {}
@@ -39,16 +44,29 @@ class Evaluation:
     answered: set[str]  # an answer, or for image items at least one image
     results: dict[str, Result]
     points: dict[str, float]
+    # Items whose comment is written; None when the caller did not give the comments (the
+    # finding and reason rules are then not judged).
+    noted: frozenset[str] | None = None
+    date_problems: dict[str, str] = field(default_factory=dict)  # why a date item failed
 
 
 def evaluate(
     checklist: Checklist,
     answers: Mapping[str, Any],
     photo_counts: Mapping[str, int] | None = None,
+    *,
+    comments: Mapping[str, str | None] | None = None,
+    run_date: date | None = None,
 ) -> Evaluation:
     """Conditions are evaluated in checklist order against the answers of earlier *visible*
-    items only, so hiding an item also hides whatever depends on it."""
+    items only, so hiding an item also hides whatever depends on it.
+
+    `comments` ({item id: comment}) turns on the finding and reason rules; `run_date` is the
+    day the run was carried out, which date rules may refer to."""
     counts = photo_counts or _NO_PHOTOS
+    noted = None if comments is None else frozenset(
+        k for k, v in comments.items() if isinstance(v, str) and v.strip())
+    dated: dict[str, str] = {}
     seen: dict[str, Any] = {}  # what conditions see: the answer, or an image count
     visible: set[str] = set()
     answered: set[str] = set()
@@ -67,13 +85,16 @@ def evaluate(
             continue
         seen[item.id] = seen_value
         answered.add(item.id)
-        result = result_of_clean(checklist, item, value)
+        result = result_of_clean(checklist, item, value, run_date=run_date, answers=answers)
+        if result == "fail" and item.date_rule is not None:
+            dated[item.id] = date_problem(checklist, item, value, run_date=run_date,
+                                          answers=answers) or ""
         if result is not None:
             results[item.id] = result
             earned = points_of_clean(checklist, item, value, result)
             if earned is not None:
                 points[item.id] = earned
-    return Evaluation(checklist, counts, visible, answered, results, points)
+    return Evaluation(checklist, counts, visible, answered, results, points, noted, dated)
 
 
 def visible_items(
@@ -137,9 +158,10 @@ class Score:
     failed: list[str]
     critical_failed: list[str]
     sections: list[SectionScore]
+    partly: list[str] = field(default_factory=list)  # answered "partly conforms"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "percent": self.percent,
             "passed": self.passed,
             "threshold": self.threshold,
@@ -149,6 +171,9 @@ class Score:
             "critical_failed": list(self.critical_failed),
             "sections": [s.to_json() for s in self.sections],
         }
+        if self.partly:  # only then: stored scores of runs without one keep their shape
+            data["partly"] = list(self.partly)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Score:
@@ -163,6 +188,8 @@ class Score:
                 failed=[str(i) for i in data["failed"]],
                 critical_failed=[str(i) for i in data["critical_failed"]],
                 sections=[SectionScore.from_json(s) for s in data["sections"]],
+                # scores stored before partly answers existed have none
+                partly=[str(i) for i in data.get("partly", [])],
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a stored score: {exc!r}") from None
@@ -182,6 +209,7 @@ def score_of(ev: Evaluation) -> Score:
     sections: list[SectionScore] = []
     failed: list[str] = []
     critical_failed: list[str] = []
+    partly: list[str] = []
     total_earned = total_possible = 0.0
     for section in checklist.sections:
         earned = possible = 0.0
@@ -197,6 +225,8 @@ def score_of(ev: Evaluation) -> Score:
             if points is not None:
                 possible += item.weight
                 earned += item.weight * points
+            if ev.results.get(item.id) == "part":
+                partly.append(item.id)
             if ev.results.get(item.id) == "fail":
                 section_failed.append(item.id)
                 if item.critical:
@@ -226,15 +256,17 @@ def score_of(ev: Evaluation) -> Score:
         failed=failed,
         critical_failed=critical_failed,
         sections=sections,
+        partly=partly,
     )
 
 
 @dataclass(frozen=True)
 class Missing:
-    """Something that blocks submit: an answer, or `needed` more images."""
+    """Something that blocks submit: an answer, `needed` more images, a written finding
+    (a failed or partly item) or a reason (an N/A)."""
 
     item_id: str
-    reason: Literal["answer", "photo"]
+    reason: Literal["answer", "photo", "finding", "reason"]
     needed: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -245,18 +277,51 @@ def missing(
     checklist: Checklist,
     answers: Mapping[str, Any],
     photo_counts: Mapping[str, int] | None = None,
+    *,
+    comments: Mapping[str, str | None] | None = None,
+    run_date: date | None = None,
 ) -> list[Missing]:
-    """What blocks submit, in checklist order (an item's answer before its photos)."""
-    return missing_of(evaluate(checklist, answers, photo_counts))
+    """What blocks submit, in checklist order (an item's answer, its photos, then its
+    finding or reason)."""
+    return missing_of(evaluate(checklist, answers, photo_counts, comments=comments,
+                               run_date=run_date))
+
+
+Written = Literal["finding", "reason"]
+
+
+def needs_comment(checklist: Checklist, item: Item, result: str | None,
+                  comment: str | None) -> Written | None:
+    """What an answer's comment must hold before submit: a finding for a fail or partly,
+    a reason for N/A; None when nothing is needed or it is written."""
+    if comment and comment.strip():
+        return None
+    if result in ("fail", "part") and checklist.needs_finding(item):
+        return "finding"
+    if result == "na" and checklist.needs_na_reason(item):
+        return "reason"
+    return None
+
+
+def comment_needed(ev: Evaluation, item_id: str) -> Written | None:
+    """needs_comment for a visible item of an evaluated run."""
+    item = ev.checklist.item(item_id)
+    if item is None or item_id not in ev.visible:
+        return None
+    noted = ev.noted is not None and item_id in ev.noted
+    return needs_comment(ev.checklist, item, ev.results.get(item_id), "x" if noted else "")
 
 
 def missing_of(ev: Evaluation) -> list[Missing]:
     found: list[Missing] = []
     for item in ev.checklist.items():
         rule = item.evidence.photo
-        if item.id not in ev.visible or (
-            rule == PhotoRule.none and (not item.required or item.id in ev.answered)
-        ):
+        if item.id not in ev.visible:
+            continue
+        written = comment_needed(ev, item.id) if ev.noted is not None else None
+        if rule == PhotoRule.none and (not item.required or item.id in ev.answered):
+            if written:
+                found.append(Missing(item.id, written))
             continue
         images = _images(ev.photo_counts, item.id)
         photos_needed = 0
@@ -271,6 +336,8 @@ def missing_of(ev: Evaluation) -> list[Missing]:
             photos_needed = max(photos_needed, item.evidence.min_photos - images)
         if photos_needed > 0:
             found.append(Missing(item.id, "photo", photos_needed))
+        if written:
+            found.append(Missing(item.id, written))
     return found
 
 

@@ -13,11 +13,15 @@ from piccolo.columns import (
 )
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
 from server.accounts.tables import User
-from server.assets.tables import Asset
 from server.org.tables import OrgUnit, Project
+
+# A run may be the inspection of an asset; the asset domain sits above this one (its due
+# lists read runs), so the reference is resolved by name when the schema is complete.
+ASSET = LazyTableReference("Asset", module_path="server.assets.tables")
 
 
 class Programme(Table, tablename="programme"):
@@ -28,6 +32,9 @@ class Programme(Table, tablename="programme"):
     title = Varchar(length=200, default="")
     created_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())
+    # The management representative approves the plan (004 §4.1).
+    approved_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    approved_at = Timestamptz(null=True, default=None)
 
 
 class Audit(Table, tablename="audit"):
@@ -40,11 +47,12 @@ class Audit(Table, tablename="audit"):
     programme = ForeignKey(Programme, null=True, on_delete=OnDelete.restrict, index=True)
     org_unit = ForeignKey(OrgUnit, null=True, on_delete=OnDelete.restrict, index=True)
     project = ForeignKey(Project, null=True, on_delete=OnDelete.restrict, index=True)
-    asset = ForeignKey(Asset, null=True, on_delete=OnDelete.restrict, index=True)
+    asset = ForeignKey(ASSET, null=True, on_delete=OnDelete.restrict, index=True)
     lead_auditor = ForeignKey(User, null=True, on_delete=OnDelete.restrict, index=True)
     planned_date = Date(null=True, default=None)
-    # planned -> in_progress -> submitted -> closed
+    # planned -> in_progress -> submitted -> closed; a planned audit may be cancelled
     status = Varchar(length=20, default="in_progress", index=True)
+    cancel_reason = Text(default="")
     started_at = Timestamptz(null=True, default=None)
     submitted_at = Timestamptz(null=True, default=None, index=True)
     closed_at = Timestamptz(null=True, default=None)
@@ -57,6 +65,13 @@ class Audit(Table, tablename="audit"):
     signature_meaning = Varchar(length=300, default="")
     created_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuditMember(Table, tablename="audit_member"):
+    """The audit team beside the lead auditor."""
+
+    audit = ForeignKey(Audit, on_delete=OnDelete.cascade, index=True)
+    user = ForeignKey(User, on_delete=OnDelete.restrict)
 
 
 class Answer(Table, tablename="answer"):

@@ -15,7 +15,7 @@ from server.audits.scoring import (
     progress_of,
     score_of,
 )
-from server.audits.tables import Photo
+from server.audits.tables import Audit, Photo
 from server.checklists.model import Checklist
 from server.org.tables import OrgUnit, Project
 
@@ -31,6 +31,9 @@ class RunView:
     score: Score
     missing: list[Missing]  # what blocks submit
     subject: str = ""
+    results: dict[str, str] = field(default_factory=dict)  # as judged now (date rules)
+    date_problems: dict[str, str] = field(default_factory=dict)  # why a date item fails
+    needs: dict[str, str] = field(default_factory=dict)  # item -> "finding" | "reason"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -68,12 +71,11 @@ async def subject_of(audit: dict[str, Any], lang: str) -> str:
         if proj:
             parts.append(f"{proj['code']} {proj['name_zh'] if zh else proj['name_en']}")
     if audit.get("asset"):
-        from server.assets.tables import Asset
-
-        asset = await Asset.select(Asset.code, Asset.name).where(
-            Asset.id == audit["asset"]).first()
-        if asset:
-            parts.append(f"{asset['code']} {asset['name']}")
+        # Through the run's reference: the asset domain sits above this one.
+        asset = await Audit.select(Audit.asset.code, Audit.asset.name).where(
+            Audit.id == audit["id"]).first()
+        if asset and asset["asset.code"]:
+            parts.append(f"{asset['asset.code']} {asset['asset.name']}")
     return " · ".join(parts)
 
 
@@ -89,10 +91,11 @@ async def load_run(audit_id: int, lang: str = "zh_CN", item_id: str | None = Non
         audit = await service.get_audit(audit_id)
         answers = await service.answers_of(audit_id)
         values = service.values(answers)
+        comments = service.comments_of(answers)
     else:
         audit, answer = await service.state_and_answer(audit_id, item_id)
         answers = {item_id: answer} if answer else {}
-        values = await service.answer_values(audit_id)
+        values, comments = await service.answer_values_and_notes(audit_id)
     checklist = await service.get_checklist(audit)
     if item_id is None:
         photos = await photos_by_item(audit_id)
@@ -100,7 +103,8 @@ async def load_run(audit_id: int, lang: str = "zh_CN", item_id: str | None = Non
     else:  # counts for scoring; the rows only of the item shown, when it has any
         counts = await service.photo_counts(audit_id)
         photos = await photos_by_item(audit_id, item_id) if counts.get(item_id) else {}
-    ev = evaluate(checklist, values, counts)
+    ev = evaluate(checklist, values, counts, comments=comments,
+                  run_date=service.run_date(audit))
     blocking = missing_of(ev)
     return RunView(
         audit=audit,
@@ -112,4 +116,24 @@ async def load_run(audit_id: int, lang: str = "zh_CN", item_id: str | None = Non
         score=score_of(ev),
         missing=blocking,
         subject=await subject_of(audit, lang) if item_id is None else "",
+        results=dict(ev.results),
+        date_problems=ev.date_problems,
+        needs={m.item_id: m.reason for m in blocking if m.reason in ("finding", "reason")},
     )
+
+
+EAGER_ITEMS = 100
+
+
+def eager_sections(run: RunView) -> set[str]:
+    """Sections rendered with the page: all of a normal checklist; the first hundred
+    or so items of a very long one (the rest load as they scroll into view)."""
+    chosen: set[str] = set()
+    count = 0
+    for section in run.checklist.sections:
+        if chosen and count + len(section.items) > EAGER_ITEMS:
+            break
+        chosen.add(section.id)
+        count += len(section.items)
+    return chosen if count < len(run.checklist.items()) else {
+        s.id for s in run.checklist.sections}

@@ -10,18 +10,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar
 
+from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
+from server.changelog import anchor
+from server.changelog.chain import (
+    GENESIS,
+    MARKER_ACTION,
+    MARKER_RECORD,
+    MARKER_TABLE,
+    ChainKey,
+    chain_key,
+    marker_changes,
+)
 from server.changelog.tables import ChangeLog
-from server.db.engine import engine, write_transaction
+from server.db.engine import current_settings, engine, write_transaction
 
-GENESIS = "0" * 64
 # An arbitrary constant: the key of the PostgreSQL advisory lock that serialises appends.
 _PG_LOCK_KEY = 7_420_001
 
@@ -64,11 +75,6 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def row_hash(fields: dict[str, Any]) -> str:
-    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 def hashed_fields(row: dict[str, Any]) -> dict[str, Any]:
     """The content a change-log row's hash covers (everything but the hash)."""
     changes = row["changes"]
@@ -88,6 +94,29 @@ def hashed_fields(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class WrongKey(RuntimeError):
+    """This process's secret key is not the one the chain is keyed with: its rows would
+    never verify, so nothing is appended."""
+
+
+# The transaction that last appended in this task: until it commits, the chain's last
+# row may be its own (and not yet durable), so it must not go into a checkpoint.
+_appended_in: ContextVar[Any] = ContextVar("changelog_appended_in", default=None)
+# Databases whose key marker is committed, by where they are: looked up once per process.
+_marker_ids: dict[str, int] = {}
+
+_checkpoints = anchor.Throttle()
+_LAST_ROW = "SELECT id, hash FROM change_log ORDER BY id DESC LIMIT 1"
+_MARKER = (
+    "SELECT id, changes FROM change_log WHERE record_table = {} AND record_id = {}"
+    " AND action = {} ORDER BY id LIMIT 1"
+)
+
+
+def _where(db: Engine) -> str:
+    return str(db.config.get("dsn")) if isinstance(db, PostgresEngine) else str(db.path)
+
+
 async def append(
     actor: Any,
     action: str,
@@ -98,15 +127,52 @@ async def append(
 ) -> None:
     """Append one row to the chain. Call within a write transaction."""
     who = as_actor(actor)
-    if isinstance(engine(), PostgresEngine):
+    db = engine()
+    if isinstance(db, PostgresEngine):
         await ChangeLog.raw(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
     # A plain statement: every write runs it while the other writers wait their turn.
-    rows = await ChangeLog.raw("SELECT id, hash FROM change_log ORDER BY id DESC LIMIT 1")
+    rows = await ChangeLog.raw(_LAST_ROW)
     last = rows[0] if rows else None
     prev_hash = last["hash"] if last else GENESIS
     # Appends are serialised (IMMEDIATE transaction / advisory lock), so ids are
     # assigned here: consecutive, and known before the hash is computed.
-    new_id = (last["id"] if last else 0) + 1
+    last_id = int(last["id"]) if last else 0
+    key = chain_key()
+    transaction = db.current_transaction.get()
+    # Nothing of this transaction is in the chain yet: the rows seen are committed ones.
+    settled = transaction is None or _appended_in.get() is not transaction
+    where = _where(db)
+    marker_id = _marker_ids.get(where)
+    if marker_id is None:
+        found = await ChangeLog.raw(_MARKER, MARKER_TABLE, MARKER_RECORD, MARKER_ACTION)
+        if found:
+            marker = found[0]["changes"]
+            named = (json.loads(marker) if isinstance(marker, str) else marker)["key"][1]
+            if named != key.fingerprint:
+                raise WrongKey(
+                    f"the change log is keyed with the secret key {named}, this process has "
+                    f"{key.fingerprint}: give it the app's AUDITRAIL_SECRET_KEY or data dir")
+            marker_id = int(found[0]["id"])
+            if settled:
+                _marker_ids[where] = marker_id
+    if settled and last is not None:
+        _checkpoints.note(current_settings().data_dir, last_id, prev_hash, marker_id, key)
+    if marker_id is None:  # the first row since keying: the marker goes first
+        prev_hash, last_id = await _insert(
+            key, SYSTEM, MARKER_ACTION, MARKER_TABLE, MARKER_RECORD, marker_changes(key),
+            "from this row on every hash is an HMAC with a key derived from the app's secret",
+            prev_hash, last_id + 1,
+        )
+    await _insert(key, who, action, table, record_id, changes, reason, prev_hash, last_id + 1)
+    if transaction is not None:
+        _appended_in.set(transaction)
+
+
+async def _insert(
+    key: ChainKey, who: Actor, action: str, table: str, record_id: Any,
+    changes: dict[str, Any], reason: str, prev_hash: str, new_id: int,
+) -> tuple[str, int]:
+    """Insert one keyed row; returns its hash and id."""
     # Second precision keeps the timestamp identical after a round trip through
     # either database, so the hash can be recomputed exactly.
     at = datetime.now(UTC).replace(microsecond=0)
@@ -123,14 +189,16 @@ async def append(
         "reason": reason,
         "prev_hash": prev_hash,
     }
+    digest = key.hash(fields)
     # Plain SQL, like the select above: Piccolo's insert builder cost as much as running it.
     await ChangeLog.raw(
         "INSERT INTO change_log (id, at, actor_id, actor_login, action, record_table,"
         " record_id, changes, reason, prev_hash, hash)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
         new_id, at, who.id, who.login, action, table, str(record_id),
-        json.dumps(plain_changes, ensure_ascii=False), reason, prev_hash, row_hash(fields),
+        json.dumps(plain_changes, ensure_ascii=False), reason, prev_hash, digest,
     )
+    return digest, new_id
 
 
 def _values(row: Table, columns: list[str]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from server.i18n import gettext as _
+from server.core.i18n import current_language
+from server.core.i18n import gettext as _
 
 
 def _labels() -> dict[str, dict[str, str]]:
@@ -54,6 +55,10 @@ def _labels() -> dict[str, dict[str, str]]:
         "role": {
             "admin": _("Administrator"),
             "quality_manager": _("Quality manager"),
+            "management_rep": _("Management representative"),
+            "quality_specialist": _("Quality specialist"),
+            "department_head": _("Department head"),
+            "project_manager": _("Project manager"),
             "auditor": _("Auditor"),
             "engineer": _("Engineer"),
             "owner": _("Action owner"),
@@ -63,6 +68,7 @@ def _labels() -> dict[str, dict[str, str]]:
             "in_progress": _("in progress"),
             "submitted": _("submitted"),
             "closed": _("closed"),
+            "cancelled": _("cancelled"),
         },
         "severity": {
             "major": _("Major"),
@@ -82,8 +88,6 @@ _cache: dict[str, dict[str, dict[str, str]]] = {}
 
 
 def label(group: str, code: object) -> str:
-    from server.i18n import current_language
-
     lang = current_language.get()
     table = _cache.get(lang)
     if table is None:

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from server.checklists.model import Checklist, cross_check
+from server.checklists.model import Checklist, cross_check, dump
 
 MAX_FILE_BYTES = 2_000_000
 MAX_NODES = 200_000
@@ -185,7 +185,7 @@ def load_tree(paths: Iterable[Path], root: Path | None = None) -> list[LoadResul
 
 def content_hash(checklist: Checklist) -> str:
     canonical = json.dumps(
-        checklist.model_dump(mode="json", by_alias=True), sort_keys=True, ensure_ascii=False
+        dump(checklist), sort_keys=True, ensure_ascii=False
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -4,6 +4,7 @@ and that `auditrail checklists schema` publishes as JSON Schema."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -139,6 +140,62 @@ class ScaleSpec(_Strict):
         return self
 
 
+_MONTH_DAY_RE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+RUN = "run"  # a date rule's reference to the run's own date
+
+
+def month_day(text: str) -> tuple[int, int] | None:
+    """(month, day) of an "MM-DD" that every year has (so not 02-29); None otherwise."""
+    if not _MONTH_DAY_RE.match(text):
+        return None
+    month, day = int(text[:2]), int(text[3:])
+    try:
+        date(2001, month, day)
+    except ValueError:
+        return None
+    return month, day
+
+
+class DateRule(_Strict):
+    """What makes a date answer right; a date that breaks it fails the item.
+
+    A reference is `run` (the day the run was carried out), the id of another date item,
+    or for `before`/`after` a fixed day of the run's year as "MM-DD"."""
+
+    within_days_of: str | None = Field(
+        default=None, description="`run` or a date item: the date lies at most `days` from it."
+    )
+    days: Annotated[int | None, Field(ge=0, le=3660)] = None
+    before: str | None = Field(
+        default=None, description="On or before: `run`, a date item, or MM-DD of the run's year."
+    )
+    after: str | None = Field(
+        default=None, description="On or after: `run`, a date item, or MM-DD of the run's year."
+    )
+    quarter_end: Annotated[int | None, Field(ge=0, le=45)] = Field(
+        default=None, description="At most this many days from the end of a calendar quarter."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> DateRule:
+        if (self.within_days_of is None) != (self.days is None):
+            raise ValueError("within_days_of and days go together")
+        for name in ("before", "after"):
+            ref = getattr(self, name)
+            if ref is not None and "-" in ref and month_day(ref) is None:
+                raise ValueError(f"{name}: {ref!r} is not a day of every year as MM-DD")
+        if all(getattr(self, f) is None for f in ("within_days_of", "before", "after",
+                                                  "quarter_end")):
+            raise ValueError("a date rule needs within_days_of, before, after or quarter_end")
+        return self
+
+    def item_refs(self) -> list[tuple[str, str]]:
+        """(field, item id) for every reference to another item."""
+        refs = [("within_days_of", self.within_days_of), ("before", self.before),
+                ("after", self.after)]
+        return [(f, r) for f, r in refs if r is not None and r != RUN and "-" not in r]
+
+
 SCORED_TYPES = {ItemType.yes_no_na, ItemType.pass_fail, ItemType.scale, ItemType.number}
 CHOICE_TYPES = {ItemType.single_choice, ItemType.multi_choice}
 
@@ -161,6 +218,21 @@ class Item(_Strict):
     scale: ScaleSpec | None = None
     choices: str | list[Choice] | None = Field(
         default=None, description="Inline choices, or the name of a list in choice_lists."
+    )
+    date_rule: DateRule | None = Field(default=None, description="Date items: what is right.")
+    # Audit rigour; unset means the checklist's setting (see Checklist).
+    finding_if_failed: bool | None = Field(
+        default=None, description="A fail (or partly) needs a written finding in the comment."
+    )
+    reason_if_na: bool | None = Field(
+        default=None, description="N/A needs a reason in the comment (always on critical items)."
+    )
+    partly: bool | None = Field(default=None, description="yes_no_na: offer 'partly conforms'.")
+    partly_points: Annotated[float | None, Field(ge=0, le=1)] = Field(
+        default=None, description="Share of the weight a partly answer earns."
+    )
+    severity_if_partly: Severity | None = Field(
+        default=None, description="The nonconformance a partly answer raises."
     )
 
     @field_validator("weight", mode="before")
@@ -199,6 +271,12 @@ class Item(_Strict):
             ids = [c.id for c in self.choices]
             if len(ids) != len(set(ids)):
                 raise ValueError("choice ids must be unique within an item")
+        if t != ItemType.date and self.date_rule is not None:
+            raise ValueError("date_rule belongs to date items only")
+        if t != ItemType.yes_no_na and (self.partly or self.partly_points is not None
+                                        or self.severity_if_partly is not None):
+            raise ValueError("partly, partly_points and severity_if_partly belong to "
+                             "yes_no_na items only")
         if self.critical and not self.can_fail_by_type():
             raise ValueError(f"a {t.value} item cannot fail, so it cannot be critical")
         return self
@@ -209,6 +287,8 @@ class Item(_Strict):
             return True
         if self.type == ItemType.number:
             return self.min is not None or self.max is not None
+        if self.type == ItemType.date:
+            return self.date_rule is not None
         if self.type == ItemType.scale:
             return self.scale is not None and self.scale.pass_min is not None
         return self.type in CHOICE_TYPES
@@ -236,6 +316,24 @@ class Checklist(_Strict):
     pass_threshold: Annotated[float, Field(ge=0, le=100)] = 80
     choice_lists: dict[str, Annotated[list[Choice], Field(min_length=1)]] = Field(
         default_factory=dict
+    )
+    # Audit rigour, for every item that does not say otherwise. Unset means the default
+    # in RIGOUR_DEFAULTS, so files (and stored versions) that never mention them keep
+    # their content hash.
+    finding_if_failed: bool | None = Field(
+        default=None, description="Default true: a fail (or partly) needs a written finding."
+    )
+    reason_if_na: bool | None = Field(
+        default=None, description="Default true: N/A needs a reason; always on critical items."
+    )
+    partly: bool | None = Field(
+        default=None, description="Default true: yes_no_na items offer 'partly conforms'."
+    )
+    partly_points: Annotated[float | None, Field(ge=0, le=1)] = Field(
+        default=None, description="Default 0.5: share of the weight a partly answer earns."
+    )
+    severity_if_partly: Severity | None = Field(
+        default=None, description="Default minor: the nonconformance a partly answer raises."
     )
     sections: Annotated[list[Section], Field(min_length=1)]
 
@@ -273,10 +371,64 @@ class Checklist(_Strict):
             self.__dict__["_item_index"] = index
         return index
 
+    def _rigour(self, item: Item, name: str) -> Any:
+        for value in (getattr(item, name), getattr(self, name)):
+            if value is not None:
+                return value
+        return RIGOUR_DEFAULTS[name]
+
+    def needs_finding(self, item: Item) -> bool:
+        """Whether a fail (or partly) of `item` needs a written finding."""
+        return bool(self._rigour(item, "finding_if_failed"))
+
+    def needs_na_reason(self, item: Item) -> bool:
+        """Whether N/A on `item` needs a reason; a critical item always does."""
+        return item.critical or bool(self._rigour(item, "reason_if_na"))
+
+    def offers_partly(self, item: Item) -> bool:
+        return item.type == ItemType.yes_no_na and bool(self._rigour(item, "partly"))
+
+    def points_if_partly(self, item: Item) -> float:
+        return float(self._rigour(item, "partly_points"))
+
+    def severity_for_partly(self, item: Item) -> Severity:
+        return Severity(self._rigour(item, "severity_if_partly"))
+
     def choices_of(self, item: Item) -> list[Choice]:
         if isinstance(item.choices, str):
             return self.choice_lists.get(item.choices, [])
         return item.choices or []
+
+
+RIGOUR_DEFAULTS: dict[str, Any] = {
+    "finding_if_failed": True,
+    "reason_if_na": True,
+    "partly": True,
+    "partly_points": 0.5,
+    "severity_if_partly": Severity.minor,
+}
+# Fields added after checklists were first stored: left out of a definition while unset,
+# so the content hash of every earlier file stays what it was.
+OPTIONAL_FIELDS = frozenset({*RIGOUR_DEFAULTS, "date_rule"})
+
+
+def dump(checklist: Checklist) -> dict[str, Any]:
+    """The checklist as stored and hashed: JSON data, unset OPTIONAL_FIELDS left out."""
+    data = checklist.model_dump(mode="json", by_alias=True)
+    _prune(data)
+    for section in data["sections"]:
+        for item in section["items"]:
+            _prune(item)
+            rule = item.get("date_rule")
+            if rule:
+                item["date_rule"] = {k: v for k, v in rule.items() if v is not None}
+    return data
+
+
+def _prune(data: dict[str, Any]) -> None:
+    for name in OPTIONAL_FIELDS:
+        if data.get(name, 0) is None:
+            del data[name]
 
 
 def cross_check(checklist: Checklist) -> list[tuple[tuple[Any, ...], str]]:
@@ -309,6 +461,18 @@ def cross_check(checklist: Checklist) -> list[tuple[tuple[Any, ...], str]]:
                             ((*where, "show_if"), f"show_if refers to {ref!r}, not an earlier item")
                         )
             seen[item.id] = (si, ii)
+    for si, section in enumerate(checklist.sections):
+        for ii, item in enumerate(section.items):
+            if item.date_rule is None:
+                continue
+            for name, ref in item.date_rule.item_refs():
+                other = checklist.item(ref)
+                where = ("sections", si, "items", ii, "date_rule", name)
+                if ref == item.id:
+                    problems.append((where, f"date_rule.{name} refers to its own item"))
+                elif other is None or other.type != ItemType.date:
+                    problems.append((where, f"date_rule.{name}: {ref!r} is not a date item, "
+                                            "`run` or MM-DD"))
     for name, choices in checklist.choice_lists.items():
         if not re.match(ID_RE, name):
             problems.append(

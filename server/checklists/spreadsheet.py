@@ -14,6 +14,7 @@ import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -61,6 +62,11 @@ META_FIELDS: dict[str, Path] = {
     "description_en": ("description", "en"),
     "source": ("source",),
     "pass_threshold": ("pass_threshold",),
+    "finding_if_failed": ("finding_if_failed",),
+    "reason_if_na": ("reason_if_na",),
+    "partly": ("partly",),
+    "partly_points": ("partly_points",),
+    "severity_if_partly": ("severity_if_partly",),
 }
 META_NAMES = {name.lower(): name for name in META_FIELDS}
 SECTION_COLUMNS: dict[str, Path] = {
@@ -93,6 +99,22 @@ ITEM_COLUMNS: dict[str, Path] = {
     "scale_pass_min": ("scale", "pass_min"),
     "scale_labels": ("scale", "labels"),
     "choices": ("choices",),
+    "finding_if_failed": ("finding_if_failed",),
+    "reason_if_na": ("reason_if_na",),
+    "partly": ("partly",),
+    "partly_points": ("partly_points",),
+    "severity_if_partly": ("severity_if_partly",),
+    "date_within_days_of": ("date_rule", "within_days_of"),
+    "date_days": ("date_rule", "days"),
+    "date_before": ("date_rule", "before"),
+    "date_after": ("date_rule", "after"),
+    "date_quarter_end": ("date_rule", "quarter_end"),
+}
+# Columns added after the first workbooks were written: a workbook without them still
+# imports (blank = the checklist's default).
+OPTIONAL_COLUMNS = {
+    "finding_if_failed", "reason_if_na", "partly", "partly_points", "severity_if_partly",
+    "date_within_days_of", "date_days", "date_before", "date_after", "date_quarter_end",
 }
 LIST_COLUMNS: dict[str, Path] = {
     "list": (),
@@ -105,9 +127,11 @@ LIST_COLUMNS: dict[str, Path] = {
 ITEMS_HEADER = [*SECTION_COLUMNS, *ITEM_COLUMNS]
 
 # How a cell is read; anything not listed is text (stripped, numbers become text).
-INT_CELLS = {"version", "min_photos", "scale_min", "scale_max", "scale_pass_min"}
-FLOAT_CELLS = {"pass_threshold", "weight", "min", "max", "points"}
-BOOL_CELLS = {"required", "critical", "fails"}
+INT_CELLS = {"version", "min_photos", "scale_min", "scale_max", "scale_pass_min", "date_days",
+             "date_quarter_end"}
+FLOAT_CELLS = {"pass_threshold", "weight", "min", "max", "points", "partly_points"}
+BOOL_CELLS = {"required", "critical", "fails", "finding_if_failed", "reason_if_na", "partly"}
+MONTH_DAY_CELLS = {"date_before", "date_after"}  # Excel may have turned 01-10 into a date
 RAW_CELLS = {"source", "show_if"}  # kept exactly: the model does not strip them
 
 DROPDOWNS: dict[str, list[str]] = {
@@ -117,6 +141,7 @@ DROPDOWNS: dict[str, list[str]] = {
     "scope_frequency": [f.value for f in Frequency],
     "type": [t.value for t in ItemType],
     "severity_if_failed": [s.value for s in Severity],
+    "severity_if_partly": [s.value for s in Severity],
     "photo": [p.value for p in PhotoRule],
 }
 
@@ -205,6 +230,7 @@ def _fill(ws: Worksheet, header: list[str], rows: list[list[Any]]) -> None:
             if isinstance(cell.value, str) and "\n" in cell.value:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions  # header to last row: Excel's filter arrows
     _size_columns(ws)
     _add_dropdowns(ws, header)
 
@@ -432,13 +458,16 @@ def _table(
             job.problem(where, f"column {name!r} appears twice")
         else:
             columns[index] = name
-    missing = [name for name in wanted if name not in columns.values()]
+    missing = [name for name in wanted
+               if name not in columns.values() and name not in OPTIONAL_COLUMNS]
     if missing:
         job.problem(_Where(sheet, 1), f"the header row lacks the columns {', '.join(missing)}")
     if missing or len(columns) != sum(not _empty(c) for c in header):
         return None
+    absent = dict.fromkeys(name for name in wanted if name not in columns.values())
     body = [
-        (number, {name: row[i] if i < len(row) else None for i, name in columns.items()})
+        (number, {**absent,
+                  **{name: row[i] if i < len(row) else None for i, name in columns.items()}})
         for number, row in enumerate(rows[1:], start=2)
     ]
     return _Table([(n, cells) for n, cells in body if not all(map(_empty, cells.values()))])
@@ -598,6 +627,8 @@ def _cell(value: Any, column: str) -> Any:
         return _number(value, integer=column in INT_CELLS)
     if column in BOOL_CELLS:
         return _bool(value)
+    if column in MONTH_DAY_CELLS and isinstance(value, date):
+        return f"{value.month:02d}-{value.day:02d}"
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = _number_text(value) if math.isfinite(value) else str(value)
     if isinstance(value, str) and column not in RAW_CELLS:

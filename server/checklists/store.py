@@ -54,6 +54,13 @@ async def latest_summaries(kind: str | None = None) -> list[Summary]:
     return list(newest.values())
 
 
+async def latest_summary(key: str) -> Summary | None:
+    """The newest version's summary of one checklist."""
+    row = await ChecklistVersion.select(*_SUMMARY_COLUMNS).where(
+        ChecklistVersion.key == key).order_by(ChecklistVersion.version, ascending=False).first()
+    return None if row is None else _summary(row)
+
+
 async def count_keys() -> int:
     rows = await ChecklistVersion.select(ChecklistVersion.key).distinct()
     return len(rows)

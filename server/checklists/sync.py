@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.checklists.loader import content_hash, load_tree
+from server.checklists.model import dump
 from server.checklists.tables import ChecklistVersion
 from server.db.engine import write_transaction
 
@@ -69,9 +70,7 @@ async def sync_checklists(
                 title_en=checklist.title.en,
                 item_count=len(checklist.items()),
                 content_hash=digest,
-                definition=json.dumps(
-                    checklist.model_dump(mode="json", by_alias=True), ensure_ascii=False
-                ),
+                definition=json.dumps(dump(checklist), ensure_ascii=False),
                 source_file=result.file,
             )
         )

@@ -20,6 +20,8 @@ from typing import Any
 import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, dict_factory
 
+from server.core.settings import SQLITE_SYNCHRONOUS
+
 POOL_SIZE = 8
 # True while the current task holds this process's writer turn (engine._queued).
 holding_writer: ContextVar[bool] = ContextVar("holding_writer", default=False)
@@ -51,10 +53,13 @@ class _WriterConnection(_PooledConnection):
 
 
 class PooledSQLiteEngine(SQLiteEngine):
-    __slots__ = ("_pools", "_writers")
+    __slots__ = ("_pools", "_synchronous", "_writers")
 
-    def __init__(self, path: str, **kwargs: Any) -> None:
+    def __init__(self, path: str, synchronous: str = "FULL", **kwargs: Any) -> None:
         super().__init__(path=path, **kwargs)
+        if synchronous not in SQLITE_SYNCHRONOUS:  # it goes into a PRAGMA: never free text
+            raise ValueError(f"synchronous must be one of {SQLITE_SYNCHRONOUS}")
+        self._synchronous = synchronous
         self._pools: dict[int, tuple[asyncio.Queue[aiosqlite.Connection], list[int]]] = {}
         self._writers: dict[int, aiosqlite.Connection] = {}
 
@@ -68,10 +73,11 @@ class PooledSQLiteEngine(SQLiteEngine):
         conn = await aiosqlite.connect(**self.connection_kwargs)
         conn.row_factory = dict_factory  # type: ignore[assignment]
         await conn.execute("PRAGMA foreign_keys = 1")
-        # Per connection, not per file: with WAL, NORMAL syncs at checkpoints instead
-        # of at every commit, and a power cut can lose only the last commits, never
-        # corrupt the file.
-        await conn.execute("PRAGMA synchronous = NORMAL")
+        # Per connection, not per file. With WAL, FULL syncs the log at every commit: an
+        # acknowledged answer is on disk before the client hears so, and survives a power
+        # cut. NORMAL (AUDITRAIL_SQLITE_SYNCHRONOUS) syncs only at checkpoints: a power cut
+        # can lose the last commits, never corrupt the file.
+        await conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         return conn
 
     async def _acquire(self) -> aiosqlite.Connection:

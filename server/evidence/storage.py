@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from server.evidence.images import ProcessedImage
 
 PHOTOS = "photos"
+ATTACHMENTS = "attachments"
 
 
 def save(data_dir: Path, audit_id: int, image: ProcessedImage) -> tuple[str, str]:
@@ -38,8 +39,22 @@ def save(data_dir: Path, audit_id: int, image: ProcessedImage) -> tuple[str, str
     return rel, thumb_rel
 
 
-def resolve(data_dir: Path, rel_path: str) -> Path:
-    """The absolute file for a stored relative path; ValueError unless it lies in photos/."""
+def save_attachment(data_dir: Path, nc_id: int, extension: str, data: bytes) -> str:
+    """Write an NC's attachment under attachments/<nc id>/; return its relative path."""
+    if isinstance(nc_id, bool) or not isinstance(nc_id, int) or nc_id < 1:
+        raise ValueError(f"invalid NC id: {nc_id!r}")
+    if not extension.isalnum():
+        raise ValueError(f"invalid extension: {extension!r}")
+    folder = Path(data_dir) / ATTACHMENTS / str(nc_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{uuid.uuid4().hex}.{extension}"
+    _write_atomic(folder / name, data)
+    return f"{ATTACHMENTS}/{nc_id}/{name}"
+
+
+def resolve(data_dir: Path, rel_path: str, root: str = PHOTOS) -> Path:
+    """The absolute file for a stored relative path; ValueError unless it lies in `root`
+    (photos/, or attachments/ for NC attachments)."""
     if not isinstance(rel_path, str) or not rel_path or "\x00" in rel_path or "\\" in rel_path:
         raise ValueError("invalid photo path")
     pure = PurePosixPath(rel_path)
@@ -47,18 +62,18 @@ def resolve(data_dir: Path, rel_path: str) -> Path:
         raise ValueError("photo path must be relative")
     if any(part in ("..", ".") for part in rel_path.split("/")):
         raise ValueError("photo path must not contain '..' or '.'")
-    if len(pure.parts) < 2 or pure.parts[0] != PHOTOS:
-        raise ValueError("photo path must lie under photos/")
-    root = (Path(data_dir) / PHOTOS).resolve()
+    if len(pure.parts) < 2 or pure.parts[0] != root:
+        raise ValueError(f"photo path must lie under {root}/")
+    top = (Path(data_dir) / root).resolve()
     target = (Path(data_dir) / pure).resolve()  # resolve(): a symlink cannot lead out either
-    if target == root or not target.is_relative_to(root):
-        raise ValueError("photo path leads outside photos/")
+    if target == top or not target.is_relative_to(top):
+        raise ValueError(f"photo path leads outside {root}/")
     return target
 
 
-def remove(data_dir: Path, rel_path: str) -> None:
+def remove(data_dir: Path, rel_path: str, root: str = PHOTOS) -> None:
     """Delete a stored file if it is there (a missing file is not an error)."""
-    target = resolve(data_dir, rel_path)
+    target = resolve(data_dir, rel_path, root)
     if target.is_dir():
         raise ValueError("photo path names a folder")
     target.unlink(missing_ok=True)

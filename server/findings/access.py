@@ -1,7 +1,9 @@
 """Which NCs a person can see.
 
-Quality managers and admins see every NC. Everyone sees the NCs they own or have an
-action in (once issued); auditors and engineers also the NCs they raised by hand.
+Quality managers, the management representative, quality specialists and admins see
+every NC. Everyone sees the NCs they own or have an action in (once issued); auditors
+and engineers also the NCs they raised by hand; department heads and project managers
+the issued NCs of their departments and projects.
 Auditors also see every NC
 of the audits they led, engineers every NC of the inspections they ran (led or
 started), drafts included: those are their working papers to review and issue.
@@ -14,12 +16,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.accounts.roles import SCOPED_READERS, Role, allow
+from server.accounts.scopes import clause
 from server.audits.tables import Audit
 from server.findings.tables import CorrectiveAction
 from server.findings.workflow import MANUAL_SOURCES
 
 # Who may raise NCs by hand (besides quality managers, who see everything anyway).
-RAISING_ROLES = {"auditor", "engineer"}
+RAISING_ROLES = {"auditor", "engineer", "department_head", "project_manager"}
+RAISERS = allow(Role.quality_manager, Role.auditor, Role.engineer, Role.department_head,
+                Role.project_manager, Role.quality_specialist)
+DASHBOARD_READERS = allow(Role.quality_manager, Role.admin, Role.management_rep,
+                          Role.quality_specialist)
+POLICY_EDITORS = allow(Role.quality_manager, Role.admin)
 
 
 def scope_sql(user: Any, alias: str = "n") -> tuple[str, list[Any]]:
@@ -52,6 +61,13 @@ def scope_sql(user: Any, alias: str = "n") -> tuple[str, list[Any]]:
                      " (SELECT ia.id FROM audit ia WHERE ia.kind = 'inspection'"
                      " AND (ia.lead_auditor = {} OR ia.created_by = {}))")
         args += [me, me]
+    for role in SCOPED_READERS:  # issued NCs of the departments and projects they lead
+        scope = user.scope(role)
+        if scope.units or scope.projects or scope.everywhere:
+            where, scope_args = clause(scope, "ss.org_unit", "ss.project")
+            parts.append("SELECT ss.id FROM nonconformance ss WHERE ss.state <> 'draft'"
+                         f" AND {where}")
+            args += scope_args
     return f"{alias}.id IN ({' UNION '.join(parts)})", args
 
 
@@ -75,6 +91,9 @@ async def can_see(user: Any, nc: dict[str, Any]) -> bool:
         return True
     if (nc.get("raised_by") == me and nc.get("source") in MANUAL_SOURCES
             and set(user.roles) & RAISING_ROLES):
+        return True
+    if nc["state"] != "draft" and any(
+            user.holds(role, nc.get("org_unit"), nc.get("project")) for role in SCOPED_READERS):
         return True
     audit = await audit_of(nc.get("audit"))
     if audit is not None:

@@ -17,8 +17,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from server.clock import day_start
+from server.core.clock import day_start
+from server.core.i18n import gettext as _
 from server.db.engine import engine_name
+from server.findings import charts
 from server.findings.policy import ACTIVE_STATES
 from server.findings.queries import (
     LIST_COLUMNS,
@@ -29,7 +31,6 @@ from server.findings.queries import (
 )
 from server.findings.tables import Nonconformance, loads
 from server.findings.workflow import SEVERITIES, int_of
-from server.i18n import gettext as _
 
 AGE_BUCKETS = ((0, 30), (31, 60), (61, 90), (91, None))
 PERIODS = (3, 6, 12, 24, 0)  # months; 0 = everything
@@ -208,7 +209,8 @@ async def named(groups: list[dict[str, Any]], column: str) -> list[dict[str, Any
     names: dict[int, dict[str, Any]] = {}
     if keys:
         table = {"org_unit": "org_unit", "project": "project", "owner": "app_user"}[column]
-        cols = "id, name AS name_zh, name AS name_en, login AS code" if column == "owner" \
+        # people by name alone: a login is an account's key, not what colleagues call them
+        cols = "id, name AS name_zh, name AS name_en, '' AS code" if column == "owner" \
             else "id, name_zh, name_en, code"
         for n in await _raw(f"SELECT {cols} FROM {table} WHERE id IN ({_ph(keys)})", *keys):
             names[n["id"]] = n
@@ -409,3 +411,29 @@ async def dashboard(f: DashFilters, today: date, now: datetime | None = None) ->
             "recurrences": await recurrences(f, today, moment),
             "concessions": await concessions(summary["concession_ids"], today),
         }
+
+
+async def dashboard_page(f: DashFilters, today: date) -> dict[str, Any]:
+    """The dashboard's figures with its charts drawn (server-side SVG)."""
+    data = await dashboard(f, today)
+    open_ = data["open"]
+    return {
+        "d": data,
+        "severity_bar": charts.stacked([(s, open_["by_severity"][s]) for s in SEVERITIES]),
+        "state_rows": charts.bars([{"key": st, "open": open_["by_state"][st], "overdue": 0}
+                                   for st in ACTIVE_STATES]),
+        "ageing": charts.bars([{"key": i, "open": n, "overdue": 0}
+                               for i, n in enumerate(open_["ageing"])]),
+        "by_org_unit": charts.bars(data["by_org_unit"]),
+        "by_project": charts.bars(data["by_project"]),
+        "by_owner": charts.bars(data["by_owner"]),
+    }
+
+
+async def scores_page(f: DashFilters, today: date) -> dict[str, Any]:
+    """The audit-score panel, each unit's scores drawn as columns."""
+    async with read_snapshot():
+        scores = await audit_scores(f, today)
+    for unit in scores["units"]:
+        unit["columns"] = charts.columns([v["score"] if v else None for v in unit["values"]])
+    return scores

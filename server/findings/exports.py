@@ -11,15 +11,31 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from server import i18n
 from server.changelog.tables import ChangeLog
 from server.checklists.labels import label
-from server.clock import local_zone
-from server.findings.queries import actions_of, rows_by_ids
-from server.findings.service import since_creation
+from server.core import i18n, workbook
+from server.core.cells import safe_cell
+from server.core.clock import local_zone
+from server.core.i18n import gettext as _
+from server.findings.history import ACTION, NC
+from server.findings.labels import (
+    action_kind_label,
+    action_status_label,
+    concession_status_label,
+    nc_title,
+    source_label,
+)
+from server.findings.queries import (
+    Filters,
+    actions_of,
+    all_matching_ids,
+    answers_in_words,
+    read_snapshot,
+    rows_by_ids,
+)
 from server.findings.tables import loads
 from server.findings.workflow import cause_label, state_label
-from server.i18n import gettext as _
+from server.history.readable import Entry, readable
 
 MAX_ROWS = 100_000
 
@@ -49,7 +65,8 @@ def evidence_text(evidence: Any) -> str:
     lines = []
     for item in doc.get("items", []):
         value = item.get("value")
-        shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+        shown = item.get("value_label") or (
+            json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value)
         line = f"{item.get('item_id', '')}: {shown if shown is not None else ''}"
         if item.get("comment"):
             line += f" — {item['comment']}"
@@ -85,47 +102,29 @@ async def history_of(nc_ids: list[int], action_ids: list[int]) -> list[dict[str,
                 (ChangeLog.record_table == table) & ChangeLog.record_id.is_in(chunk)
             )
     rows.sort(key=lambda r: r["id"])
-    by_record: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         row["changes"] = loads(row["changes"]) or {}
-        by_record.setdefault((row["record_table"], row["record_id"]), []).append(row)
-    kept = [r for group in by_record.values() for r in since_creation(group)]
-    kept.sort(key=lambda r: r["id"])
-    return kept
-
-
-def _changes_text(changes: dict[str, Any]) -> str:
-    parts = []
-    for field, pair in changes.items():
-        if field == "version":
-            continue
-        before, after = ([*pair, None, None])[:2] if isinstance(pair, list) else (None, pair)
-        parts.append(f"{field}: {_short(before)} → {_short(after)}")
-    return "; ".join(parts)
-
-
-def _short(value: Any) -> str:
-    if value is None:
-        return "—"
-    text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+    return rows
 
 
 async def collect(ids: list[int], today: date) -> dict[str, Any]:
     """Everything the exports need, for these NC ids (already scoped and filtered)."""
     ncs = await rows_by_ids(ids[:MAX_ROWS], today)
     actions = await actions_of([n["id"] for n in ncs], today)
-    history = await history_of([n["id"] for n in ncs], [a["id"] for a in actions])
+    for n in ncs:
+        n["evidence"] = loads(n.get("evidence")) or {}
+        n["requirement"] = loads(n.get("requirement")) or {}
+        await answers_in_words(n)
+    rows = await history_of([n["id"] for n in ncs], [a["id"] for a in actions])
+    entries = await readable([(ACTION if r["record_table"] == "corrective_action" else NC, r)
+                              for r in rows])
     action_nc = {a["id"]: a["nc"] for a in actions}
     ref_of = {n["id"]: n["ref"] for n in ncs}
-    for h in history:
-        if h["record_table"] == "corrective_action":
-            h["nc"] = action_nc.get(int(h["record_id"]))
-            h["what"] = f"action #{h['record_id']}: {h['action']}"
-        else:
-            h["nc"] = int(h["record_id"])
-            h["what"] = h["action"]
-        h["ref"] = ref_of.get(h["nc"], "")
+    history = []
+    for row, entry in zip(rows, entries, strict=True):  # both in log order
+        nc = (action_nc.get(int(row["record_id"])) if row["record_table"] == "corrective_action"
+              else int(row["record_id"]))
+        history.append({"nc": nc, "ref": ref_of.get(nc, ""), "entry": entry})
     return {"ncs": ncs, "actions": actions, "history": history}
 
 
@@ -145,21 +144,22 @@ def register_row(n: dict[str, Any], lang: str) -> list[Any]:
     concession = loads(n.get("concession"))
     conc = ""
     if isinstance(concession, dict):
-        conc = f"{concession.get('status', '')} {concession.get('until', '')}: " \
-               f"{concession.get('plan', '')}"
-    source = n["source"]
+        until = concession.get("until")
+        conc = f"{concession_status_label(str(concession.get('status', '')))}" \
+               f"{' ' + _when(until) if until else ''}: {concession.get('plan', '')}"
+    source = source_label(n["source"])
     return [
-        n["ref"], n["title"], label("severity", n["severity"]), state_label(n["state"]),
+        n["ref"], nc_title(n, lang), label("severity", n["severity"]), state_label(n["state"]),
         source, n.get("audit_title") or (n["audit"] or ""),
         _org(n, "project", lang), _org(n, "org", lang), n.get("owner_name") or "",
-        n.get("raised_by_login") or "", _when(n["raised_at"]), _when(n["issued_at"]),
-        _when(n["due_date"]), n["days_overdue"] or "", _when(n["closed_at"]),
+        n.get("raised_by_name") or "", n["raised_at"], n["issued_at"],
+        n["due_date"], n["days_overdue"] or "", n["closed_at"],
         n.get("description") or "", requirement_text(n.get("requirement"), lang),
         evidence_text(n.get("evidence")), n.get("containment") or "", n.get("root_cause") or "",
         cause_label(n["cause_category"]) if n.get("cause_category") else "",
         "\n".join(loads(n.get("five_whys")) or []), n.get("similar_elsewhere") or "",
         n.get("verification_standard") or "", n.get("verification_note") or "",
-        n.get("verified_by_login") or "", n.get("disposition") or "", conc,
+        n.get("verified_by_name") or "", n.get("disposition") or "", conc,
         n.get("reopen_count") or 0, n.get("cancel_reason") or "",
     ]
 
@@ -169,20 +169,10 @@ def action_header() -> list[str]:
             _("Status"), _("Overdue"), _("Done at"), _("Note")]
 
 
-def _kind(kind: str) -> str:
-    return {"correction": _("Correction"), "corrective": _("Corrective action"),
-            "preventive": _("Preventive action")}.get(kind, kind)
-
-
-def _status(status: str) -> str:
-    labels = {"open": _("Not done"), "done": _("Done"), "cancelled": _("Withdrawn")}
-    return labels.get(status, status)
-
-
 def action_row(a: dict[str, Any], ref: str) -> list[Any]:
-    return [ref, a["id"], _kind(a["kind"]), a["description"], a.get("owner_name") or "",
-            _when(a["due_date"]), _status(a["status"]), _("yes") if a["overdue"] else "",
-            _when(a["done_at"]), a.get("done_note") or ""]
+    return [ref, a["id"], action_kind_label(a["kind"]), a["description"],
+            a.get("owner_name") or "", a["due_date"], action_status_label(a["status"]),
+            _("yes") if a["overdue"] else "", a["done_at"], a.get("done_note") or ""]
 
 
 def history_header() -> list[str]:
@@ -190,15 +180,11 @@ def history_header() -> list[str]:
 
 
 def history_row(h: dict[str, Any]) -> list[Any]:
-    return [h["ref"], _when(h["at"]), h["actor_login"], h["what"],
-            _changes_text(h["changes"]), h.get("reason") or ""]
-
-
-def _safe(value: Any) -> Any:
-    """Spreadsheet formula injection: a cell starting with = + - @ is shown as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+    entry: Entry = h["entry"]
+    what = f"{entry.subject}: {entry.what}" if entry.subject else entry.what
+    changes = "; ".join(f"{c.label}: {c.after}" if c.added else f"{c.label}: {c.before} → {c.after}"
+                        for c in entry.changes)
+    return [h["ref"], entry.at, entry.who, what, changes, entry.reason]
 
 
 def to_csv(data: dict[str, Any]) -> bytes:
@@ -206,50 +192,45 @@ def to_csv(data: dict[str, Any]) -> bytes:
     by_nc_actions: dict[int, list[str]] = {}
     for a in data["actions"]:
         by_nc_actions.setdefault(a["nc"], []).append(
-            f"#{a['id']} [{_kind(a['kind'])}] {a['description']} — "
-            f"{a.get('owner_name') or ''}, {_when(a['due_date'])}, {_status(a['status'])}"
+            f"#{a['id']} [{action_kind_label(a['kind'])}] {a['description']} — "
+            f"{a.get('owner_name') or ''}, {_when(a['due_date'])}, "
+            f"{action_status_label(a['status'])}"
         )
     by_nc_history: dict[int, list[str]] = {}
     for h in data["history"]:
         if h["nc"] is None:
             continue
-        line = f"{_when(h['at'])} {h['actor_login']} {h['what']}"
-        changes = _changes_text(h["changes"])
-        if changes:
-            line += f" ({changes})"
-        if h.get("reason"):
-            line += f" — {h['reason']}"
+        entry: Entry = h["entry"]
+        line = entry.line() + (f" — {entry.reason}" if entry.reason else "")
         by_nc_history.setdefault(h["nc"], []).append(line)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*register_header(), _("Actions"), _("History")])
     for n in data["ncs"]:
-        row = register_row(n, lang)
+        row = [_when(v) for v in register_row(n, lang)]
         row += ["\n".join(by_nc_actions.get(n["id"], [])),
                 "\n".join(by_nc_history.get(n["id"], []))]
-        writer.writerow([_safe(v) for v in row])
+        writer.writerow([safe_cell(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def to_xlsx(data: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook
-
+    """Three sheets; dates and times as real cells on the organisation's clock."""
     lang = i18n.current_language.get()
     refs = {n["id"]: n["ref"] for n in data["ncs"]}
-    wb = Workbook(write_only=True)
-    sheets = (
-        (_("Nonconformances"), register_header(),
-         (register_row(n, lang) for n in data["ncs"])),
-        (_("Actions"), action_header(),
-         (action_row(a, refs.get(a["nc"], "")) for a in data["actions"])),
-        (_("History"), history_header(), (history_row(h) for h in data["history"])),
-    )
-    for title, header, rows in sheets:
-        ws = wb.create_sheet(title=title[:31])
-        ws.freeze_panes = "A2"
-        ws.append(header)
-        for row in rows:
-            ws.append([_safe(v) for v in row])
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return workbook.write([
+        workbook.Tab(_("Nonconformances"), register_header(),
+                     (register_row(n, lang) for n in data["ncs"])),
+        workbook.Tab(_("Actions"), action_header(),
+                     (action_row(a, refs.get(a["nc"], "")) for a in data["actions"])),
+        workbook.Tab(_("History"), history_header(), (history_row(h) for h in data["history"])),
+    ])
+
+
+async def export(filters: Filters, user: Any, today: date, fmt: str) -> bytes:
+    """The NCs this person sees with these filters, as CSV or XLSX (with actions and
+    history), read in one snapshot."""
+    async with read_snapshot():
+        ids = await all_matching_ids(filters, user, today, MAX_ROWS)
+        data = await collect(ids, today)
+    return to_csv(data) if fmt == "csv" else to_xlsx(data)

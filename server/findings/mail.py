@@ -1,11 +1,4 @@
-"""Sending mail over SMTP. Configured by environment variables, off unless
-AUDITRAIL_SMTP_HOST is set:
-
-    AUDITRAIL_SMTP_HOST       the server (no mail is sent without it)
-    AUDITRAIL_SMTP_PORT       default 587 with STARTTLS, else 25
-    AUDITRAIL_SMTP_FROM       the sender address (default auditrail@<host>)
-    AUDITRAIL_SMTP_USER / AUDITRAIL_SMTP_PASSWORD   optional login
-    AUDITRAIL_SMTP_STARTTLS   1/true to upgrade the connection with STARTTLS
+"""Sending mail over SMTP, as Settings.smtp says (off unless AUDITRAIL_SMTP_HOST is set).
 
 smtplib blocks, so sending runs in a worker thread.
 """
@@ -13,49 +6,12 @@ smtplib blocks, so sending runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
-import os
 import smtplib
 import ssl
-from collections.abc import Mapping
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str
-    port: int
-    sender: str
-    user: str = ""
-    password: str = ""
-    starttls: bool = False
-    timeout: float = 20.0
-
-
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def smtp_config(env: Mapping[str, str] | None = None) -> SmtpConfig | None:
-    """The SMTP settings from the environment, or None when mail is off."""
-    env = os.environ if env is None else env
-    host = (env.get("AUDITRAIL_SMTP_HOST") or "").strip()
-    if not host:
-        return None
-    starttls = _flag(env.get("AUDITRAIL_SMTP_STARTTLS"))
-    try:
-        port = int(env.get("AUDITRAIL_SMTP_PORT") or (587 if starttls else 25))
-    except ValueError:
-        port = 587 if starttls else 25
-    return SmtpConfig(
-        host=host,
-        port=port,
-        sender=(env.get("AUDITRAIL_SMTP_FROM") or f"auditrail@{host}").strip(),
-        user=env.get("AUDITRAIL_SMTP_USER") or "",
-        password=env.get("AUDITRAIL_SMTP_PASSWORD") or "",
-        starttls=starttls,
-    )
+from server.core.settings import SmtpConfig
 
 
 def message(cfg: SmtpConfig, to: str, to_name: str, subject: str, body: str) -> EmailMessage:

@@ -9,15 +9,24 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
 
+from markupsafe import escape
+
 from server.audits.tables import Photo
 from server.changelog.record import history
-from server.clock import local_zone
+from server.checklists import store
+from server.checklists.presenting import answer_text
+from server.core.clock import local_zone
 from server.db.engine import engine, engine_name
 from server.findings.access import scope_sql
 from server.findings.policy import ACTIVE_STATES, is_overdue
-from server.findings.service import since_creation
-from server.findings.tables import CorrectiveAction, NcSourceItem, Nonconformance, loads
-from server.findings.workflow import SEVERITIES, STATES, int_of
+from server.findings.tables import (
+    CorrectiveAction,
+    NcAttachment,
+    NcSourceItem,
+    Nonconformance,
+    loads,
+)
+from server.findings.workflow import SEVERITIES, STATES, attachment_label, int_of
 
 PAGE_SIZE = 50
 STATE_FILTERS = ("active", "all", "any", *STATES)
@@ -149,15 +158,16 @@ def where_sql(filters: Filters, user: Any, today: date) -> tuple[str, list[Any]]
     if filters.q:
         # SQLite's LIKE ignores ASCII case; PostgreSQL needs ILIKE.
         like = "ILIKE" if engine_name() == "postgresql" else "LIKE"
-        parts.append(f"(n.ref {like} {{}} OR n.title {like} {{}})")
+        parts.append(f"(n.ref {like} {{}} OR n.title {like} {{}} OR n.title_zh {like} {{}}"
+                     f" OR n.title_en {like} {{}})")
         needle = "%" + filters.q.replace("%", "").replace("_", "") + "%"
-        args += [needle, needle]
+        args += [needle] * 4
     return " AND ".join(f"({p})" for p in parts), args
 
 
 LIST_COLUMNS = """
-    n.id, n.ref, n.title, n.severity, n.state, n.source, n.due_date, n.raised_at,
-    n.issued_at, n.closed_at, n.audit, n.owner, n.project, n.org_unit, n.concession,
+    n.id, n.ref, n.title, n.title_zh, n.title_en, n.severity, n.state, n.source, n.due_date,
+    n.raised_at,    n.issued_at, n.closed_at, n.audit, n.owner, n.project, n.org_unit, n.concession,
     n.reopen_count, n.incident_level, n.version,
     u.name AS owner_name, u.login AS owner_login,
     p.code AS project_code, p.name_zh AS project_zh, p.name_en AS project_en,
@@ -171,7 +181,7 @@ LIST_JOINS = """
 
 
 TIMESTAMPS = ("raised_at", "issued_at", "closed_at", "plan_approved_at", "verified_at", "done_at",
-              "created_at", "at")
+              "created_at", "at", "uploaded_at")
 
 
 def localise(row: dict[str, Any]) -> dict[str, Any]:
@@ -230,7 +240,9 @@ async def rows_by_ids(ids: list[int], today: date) -> list[dict[str, Any]]:
             " n.verification_standard, n.verification_note, n.disposition, n.cancel_reason,"
             " n.plan_approved_at, n.verified_at, n.asset, n.raised_by,"
             " rb.login AS raised_by_login, vb.login AS verified_by_login,"
-            " ab.login AS approved_by_login, au.title AS audit_title"
+            " ab.login AS approved_by_login, au.title AS audit_title,"
+            # people read names; the API keeps the logins
+            " rb.name AS raised_by_name, vb.name AS verified_by_name, ab.name AS approved_by_name"
             f" FROM nonconformance n {LIST_JOINS}"
             " LEFT JOIN app_user rb ON rb.id = n.raised_by"
             " LEFT JOIN app_user vb ON vb.id = n.verified_by"
@@ -262,9 +274,9 @@ async def actions_of(nc_ids: list[int], today: date) -> list[dict[str, Any]]:
 
 async def nc_history(nc_id: int, action_ids: list[int]) -> list[dict[str, Any]]:
     """The NC's change log with its actions' entries, in order."""
-    rows = since_creation(await history("nonconformance", nc_id))
+    rows = await history("nonconformance", nc_id)
     for action_id in action_ids:
-        for row in since_creation(await history("corrective_action", action_id)):
+        for row in await history("corrective_action", action_id):
             row["action"] = f"action #{action_id}: {row['action']}"
             rows.append(row)
     rows.sort(key=lambda r: r["id"])
@@ -296,6 +308,19 @@ async def photos_of(nc_id: int) -> list[dict[str, Any]]:
     return photos
 
 
+async def attachments_of(nc_id: int) -> list[dict[str, Any]]:
+    """The NC's attachments in the order attached, with who attached them."""
+    rows = await NcAttachment.raw(
+        "SELECT a.id, a.step, a.action, a.filename, a.kind, a.content_type, a.size_bytes,"
+        " a.sha256, a.uploaded_at, u.name AS uploaded_by_name, u.login AS uploaded_by_login"
+        " FROM nc_attachment a LEFT JOIN app_user u ON u.id = a.uploaded_by"
+        " WHERE a.nc = {} ORDER BY a.id", nc_id)
+    for row in rows:
+        localise(row)
+        row["step_label"] = attachment_label(row["step"])
+    return rows
+
+
 async def detail(nc_id: int, today: date) -> dict[str, Any] | None:
     rows = await rows_by_ids([nc_id], today)
     if not rows:
@@ -303,11 +328,86 @@ async def detail(nc_id: int, today: date) -> dict[str, Any] | None:
     nc = rows[0]
     for name in ("requirement", "evidence", "five_whys"):
         nc[name] = loads(nc.get(name)) or ({} if name != "five_whys" else [])
+    await answers_in_words(nc)
     actions = await actions_of([nc_id], today)
     nc["actions"] = actions
     nc["photos"] = await photos_of(nc_id)
+    nc["attachments"] = await attachments_of(nc_id)
     nc["sources"] = await NcSourceItem.select(NcSourceItem.audit, NcSourceItem.item_id).where(
         NcSourceItem.nc == nc_id
     )
     nc["history"] = await nc_history(nc_id, [a["id"] for a in actions])
     return nc
+
+
+class _Answer:
+    """An evidence answer in words, worded when the page or PDF shows it (in the
+    language it is rendered in, which for a PDF may not be the request's)."""
+
+    def __init__(self, checklist: Any, item: Any, value: Any) -> None:
+        self.checklist, self.item, self.value = checklist, item, value
+
+    def __str__(self) -> str:
+        if self.item is None:
+            return "—" if self.value is None else str(self.value)
+        return answer_text(self.checklist, self.item, self.value) or "—"
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+async def answers_in_words(nc: dict[str, Any]) -> None:
+    """Each evidence item gets `value_label`: its value as the checklist's words (Yes, No,
+    a choice's label, a number with its unit), never the stored code."""
+    versions = {(r.get("audit"), r.get("item_id")): (r.get("checklist"), r.get("version"))
+                for r in (nc.get("requirement") or {}).get("items", [])}
+    for item in (nc.get("evidence") or {}).get("items", []):
+        key, version = versions.get((item.get("audit"), item.get("item_id")), (None, None))
+        checklist = await store.get(key, version) if key and version else None
+        found = checklist.item(item.get("item_id", "")) if checklist else None
+        item["value_label"] = _Answer(checklist, found, item.get("value"))
+
+
+async def owns_nc_of(user_id: int, audit_id: int) -> bool:
+    """Whether the person owns an NC raised from this run (they may then read the run)."""
+    return bool(await Nonconformance.exists().where(
+        (Nonconformance.audit == audit_id) & (Nonconformance.owner == user_id)))
+
+
+async def ncs_of_audit(audit_id: int) -> list[dict[str, Any]]:
+    """The NCs a run raised, in the order they were raised."""
+    return await Nonconformance.select(
+        Nonconformance.id, Nonconformance.ref, Nonconformance.title,
+        Nonconformance.title_zh, Nonconformance.title_en, Nonconformance.severity,
+        Nonconformance.state,
+    ).where(Nonconformance.audit == audit_id).order_by(Nonconformance.id)
+
+
+async def open_ncs_of_asset(asset_id: int) -> list[dict[str, Any]]:
+    """The issued NCs about an asset that are not closed, newest first."""
+    return await Nonconformance.select(
+        Nonconformance.id, Nonconformance.ref, Nonconformance.title,
+        Nonconformance.title_zh, Nonconformance.title_en, Nonconformance.severity,
+        Nonconformance.state, Nonconformance.due_date,
+    ).where(
+        (Nonconformance.asset == asset_id)
+        & Nonconformance.state.not_in(["closed", "cancelled", "draft"])
+    ).order_by(Nonconformance.raised_at, ascending=False)
+
+
+async def visible_ids_of_audit(audit_id: int, user: Any, state: str | None = None
+                               ) -> list[int]:
+    """The ids of an audit's NCs that this person sees (of one state, or all)."""
+    scope, args = scope_sql(user)
+    extra = " AND n.state = {}" if state else ""
+    rows = await Nonconformance.raw(
+        f"SELECT n.id FROM nonconformance n WHERE n.audit = {{}}{extra} AND {scope}"
+        " ORDER BY n.id", audit_id, *([state] if state else []), *args)
+    return [r["id"] for r in rows]
+
+
+async def read_register(filters: Filters, user: Any, today: date
+                        ) -> tuple[list[dict[str, Any]], int]:
+    """register() in one snapshot, as a page reads it."""
+    async with read_snapshot():
+        return await register(filters, user, today)

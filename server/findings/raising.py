@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from server.assets.tables import Asset
 from server.audits.tables import Answer, Audit
 from server.changelog import record
 from server.checklists import store
 from server.checklists.model import Checklist, Item
-from server.clock import local_date
+from server.core.clock import local_date
+from server.core.i18n import gettext as _
 from server.db.engine import write_transaction
 from server.findings.refs import allocate
 from server.findings.tables import NcSourceItem, Nonconformance, loads
@@ -22,7 +24,6 @@ from server.findings.workflow import (
     int_of,
     text_of,
 )
-from server.i18n import gettext as _
 from server.org.tables import OrgUnit, Project
 
 SEVERITY_RANK = {"major": 3, "minor": 2, "observation": 1}
@@ -57,9 +58,19 @@ def requirement_of(audit: dict[str, Any], checklist: Checklist | None, item_id: 
     return entry
 
 
+def severity_of(checklist: Checklist | None, item: Item | None, result: str) -> str:
+    """A fail raises the item's severity_if_failed; a partly answer its checklist's
+    severity_if_partly (minor unless the file says otherwise)."""
+    if item is None or checklist is None:
+        return "minor"
+    if result == "part":
+        return checklist.severity_for_partly(item).value
+    return item.severity_if_failed.value
+
+
 async def raise_drafts_for_audit(audit_id: int, actor: Any) -> list[int]:
-    """One draft NC per failed item of a submitted audit or inspection (observations
-    included), in checklist order. Idempotent: items already linked to an NC are
+    """One draft NC per failed or partly item of a submitted audit or inspection
+    (observations included), in checklist order. Idempotent: items already linked to an NC are
     skipped, so submitting again never duplicates. Returns the new NCs' ids."""
     async with write_transaction():
         audit = (
@@ -73,9 +84,9 @@ async def raise_drafts_for_audit(audit_id: int, actor: Any) -> list[int]:
         if audit is None:
             raise WorkflowError(404, _("No such audit."))
         checklist = await store.get(audit["checklist_key"], audit["checklist_version"])
-        failed = await Answer.select(Answer.item_id, Answer.value, Answer.comment).where(
-            (Answer.audit == audit_id) & (Answer.result == "fail")
-        )
+        failed = await Answer.select(
+            Answer.item_id, Answer.value, Answer.comment, Answer.result
+        ).where((Answer.audit == audit_id) & Answer.result.is_in(["fail", "part"]))
         linked = {
             r["item_id"]
             for r in await NcSourceItem.select(NcSourceItem.item_id).where(
@@ -96,6 +107,8 @@ async def raise_drafts_for_audit(audit_id: int, actor: Any) -> list[int]:
             item = checklist.item(item_id) if checklist else None
             requirement = requirement_of(audit, checklist, item_id)
             prompt = item.prompt.get(lang) if item else item_id
+            both = {code: f"{item_id} {item.prompt.get(code) if item else ''}".strip()[:300]
+                    for code in ("zh_CN", "en")}
             ref, seq = await allocate(year)
             nc = await record.create(
                 Nonconformance(
@@ -108,6 +121,8 @@ async def raise_drafts_for_audit(audit_id: int, actor: Any) -> list[int]:
                     project=audit["project"],
                     org_unit=audit["org_unit"],
                     title=f"{item_id} {prompt}"[:300],
+                    title_zh=both["zh_CN"],
+                    title_en=both["en"],
                     requirement={"items": [requirement]},
                     evidence={"items": [{
                         "audit": audit_id,
@@ -115,7 +130,7 @@ async def raise_drafts_for_audit(audit_id: int, actor: Any) -> list[int]:
                         "value": loads(answer["value"]),
                         "comment": answer["comment"] or "",
                     }]},
-                    severity=item.severity_if_failed.value if item else "minor",
+                    severity=severity_of(checklist, item, answer["result"]),
                     state="draft",
                     raised_by=getattr(actor, "id", None),
                     raised_at=now,
@@ -134,8 +149,6 @@ async def _exists(table: Any, row_id: int | None) -> bool:
 async def raise_manual(fields: dict[str, Any], actor: Any) -> Nonconformance:
     """An NC raised by hand, as a draft: a random on-site check, a customer
     complaint, a quality incident (level 1, 2 or 3) or any other finding."""
-    from server.assets.tables import Asset
-
     c = Checked()
     title = c.text(fields, "title")
     if len(title) > 300:

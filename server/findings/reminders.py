@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from server import i18n
 from server.changelog import record
-from server.clock import today as local_today
-from server.findings.mail import SmtpConfig, message, send_all
+from server.core import i18n
+from server.core.clock import today as local_today
+from server.core.i18n import gettext as _
+from server.core.settings import SmtpConfig
+from server.findings.labels import nc_title
+from server.findings.mail import message, send_all
 from server.findings.policy import ACTIVE_STATES, load_policy
 from server.findings.tables import Nonconformance, ReminderSent
-from server.i18n import gettext as _
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,15 @@ async def pending(on: date, remind_days: int) -> list[Reminder]:
     address are left out: the app shows them their list)."""
     horizon = on + timedelta(days=remind_days)
     rows = await Nonconformance.raw(
-        "SELECT n.id AS nc_id, NULL AS action_id, n.ref, n.title, n.due_date AS due,"
+        "SELECT n.id AS nc_id, NULL AS action_id, n.ref, n.title, n.title_zh, n.title_en,"
+        " n.due_date AS due,"
         " n.state AS what, u.id AS user_id, u.email, u.name, u.language"
         " FROM nonconformance n JOIN app_user u ON u.id = n.owner"
         f" WHERE n.state IN ({_states()}) AND n.due_date <= {{}} AND u.active = {{}}"
         " AND u.email <> ''"
         " UNION ALL"
-        " SELECT n.id, a.id, n.ref, n.title, a.due_date, a.description, u.id, u.email, u.name,"
+        " SELECT n.id, a.id, n.ref, n.title, n.title_zh, n.title_en, a.due_date, a.description,"
+        " u.id, u.email, u.name,"
         " u.language FROM corrective_action a JOIN nonconformance n ON n.id = a.nc"
         " JOIN app_user u ON u.id = a.owner"
         f" WHERE a.status = 'open' AND n.state IN ({_states()}) AND a.due_date <= {{}}"
@@ -71,10 +75,11 @@ async def pending(on: date, remind_days: int) -> list[Reminder]:
         key = (r["nc_id"], r["action_id"], kind, r["email"], due)
         if key in done:
             continue
+        language = i18n.normalise(r["language"]) or i18n.DEFAULT_LANGUAGE
         out.append(Reminder(
             nc_id=r["nc_id"], action_id=r["action_id"], kind=kind, user_id=r["user_id"],
-            email=r["email"], name=r["name"], language=r["language"] or i18n.DEFAULT_LANGUAGE,
-            ref=r["ref"], title=r["title"], what=str(r["what"] or ""), due=due,
+            email=r["email"], name=r["name"], language=language,
+            ref=r["ref"], title=nc_title(r, language), what=str(r["what"] or ""), due=due,
         ))
     out.sort(key=lambda x: (x.email, x.due, x.ref))
     return out
@@ -93,8 +98,9 @@ def digest(items: list[Reminder], on: date, base_url: str) -> tuple[str, str]:
         lines.append(heading + ":")
         for item in group:
             days = (on - item.due).days
-            when = (_("due %(date)s, %(n)s day(s) late", date=item.due.isoformat(), n=days)
-                    if days > 0 else _("due %(date)s", date=item.due.isoformat()))
+            due = i18n.format_date(item.due)
+            when = (_("due %(date)s, %(n)s day(s) late", date=due, n=days)
+                    if days > 0 else _("due %(date)s", date=due))
             what = (_("action: %(text)s", text=item.what[:200]) if item.action_id
                     else _("next step of the NC"))
             lines.append(f"- {item.ref} {item.title} — {what} — {when}")

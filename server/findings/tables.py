@@ -33,7 +33,11 @@ class Nonconformance(Table, tablename="nonconformance"):
     asset = ForeignKey(Asset, null=True, on_delete=OnDelete.restrict, index=True)
     project = ForeignKey(Project, null=True, on_delete=OnDelete.restrict, index=True)
     org_unit = ForeignKey(OrgUnit, null=True, on_delete=OnDelete.restrict, index=True)
-    title = Varchar(length=300)
+    title = Varchar(length=300)  # as written; raised from an item, in the raiser's language
+    # Raised from an item: the title in both languages, from its prompts; empty once a
+    # person rewrites the title (then `title` is theirs, in the language they wrote).
+    title_zh = Varchar(length=300, default="")
+    title_en = Varchar(length=300, default="")
     requirement = JSON(default="{}")  # the item's prompt and guidance, both languages
     description = Text(default="")
     evidence = JSON(default="{}")  # answers and comments of the source items
@@ -87,6 +91,25 @@ class CorrectiveAction(Table, tablename="corrective_action"):
     done_note = Text(default="")
     created_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class NcAttachment(Table, tablename="nc_attachment"):
+    """A file kept as evidence of one step of an NC (a photo, a PDF, a Word or Excel
+    file), checked by its content. The file lies under <data_dir>/attachments/<nc id>/;
+    `sha256` is of the stored bytes, so a changed file is found by the integrity check."""
+
+    nc = ForeignKey(Nonconformance, on_delete=OnDelete.restrict, index=True)
+    # containment | action | verification | concession | on_the_spot
+    step = Varchar(length=20)
+    action = ForeignKey(CorrectiveAction, null=True, on_delete=OnDelete.restrict)
+    filename = Varchar(length=200)  # as uploaded, cleaned: shown and offered on download
+    kind = Varchar(length=12)  # photo | pdf | docx | xlsx
+    content_type = Varchar(length=120)
+    path = Varchar(length=300)  # relative to the data directory
+    size_bytes = Integer()
+    sha256 = Varchar(length=64)
+    uploaded_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    uploaded_at = Timestamptz(default=TimestamptzNow())
 
 
 class ReminderSent(Table, tablename="reminder_sent"):

@@ -11,12 +11,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from server.checklists import store
+from server.core import i18n
+from server.core.i18n import gettext as _
 from server.findings.access import scope_sql
-from server.findings.policy import ACTIVE_STATES, concession_until, due_soon, is_overdue
-from server.findings.queries import state_index
+from server.findings.labels import nc_title
+from server.findings.policy import (
+    ACTIVE_STATES,
+    concession_until,
+    due_soon,
+    is_overdue,
+    load_policy,
+)
+from server.findings.queries import read_snapshot, state_index
 from server.findings.tables import Nonconformance, loads
-from server.findings.workflow import state_label
-from server.i18n import gettext as _
+from server.findings.workflow import OWNER_STATES, state_label
 
 LIMIT = 200  # of a person's own NCs and actions: a list they can work through
 TEAM_LIMIT = 50  # of the team's queues (plans to approve, NCs to verify...); the rest: register
@@ -38,6 +47,9 @@ class Todo:
     detail: str = ""
 
 
+# What every to-do shows of its NC (the title in both languages, for nc_title).
+NC_COLUMNS = "n.id, n.ref, n.title, n.title_zh, n.title_en, n.severity, n.state"
+
 def _next_step(row: dict[str, Any]) -> str:
     state = row["state"]
     if state == "open":
@@ -46,9 +58,7 @@ def _next_step(row: dict[str, Any]) -> str:
         return _("Record the root cause")
     if state == "root_cause":
         return _("Plan the actions and submit the plan")
-    if state == "plan_approved":
-        return _("Start implementing the approved plan")
-    if state == "implementing":
+    if state in ("plan_approved", "implementing"):  # plan_approved: records from before
         if row.get("open_actions"):
             return _("Complete the actions (%(n)s open)", n=row["open_actions"])
         return _("Ask for verification")
@@ -74,7 +84,7 @@ async def my_actions(user: Any, today: date, remind_days: int) -> list[Todo]:
     def add(kind: str, what: str, row: dict[str, Any], due: date | None, detail: str = ""
             ) -> None:
         todos.append(Todo(
-            kind=kind, what=what, nc_id=row["id"], ref=row["ref"], title=row["title"],
+            kind=kind, what=what, nc_id=row["id"], ref=row["ref"], title=nc_title(row),
             severity=row["severity"], state=row["state"], due=due,
             overdue=is_overdue(due, row["state"], today),
             soon=due_soon(due, row["state"], today, remind_days),
@@ -82,10 +92,10 @@ async def my_actions(user: Any, today: date, remind_days: int) -> list[Todo]:
         ))
 
     owned = await _rows(
-        "SELECT n.id, n.ref, n.title, n.severity, n.state, n.due_date,"
+        f"SELECT {NC_COLUMNS}, n.due_date,"
         " (SELECT count(*) FROM corrective_action a WHERE a.nc = n.id AND a.status = 'open')"
-        " AS open_actions FROM nonconformance n WHERE n.owner = {} AND n.state IN"
-        " ('open', 'containment', 'root_cause', 'plan_approved', 'implementing')"
+        " AS open_actions FROM nonconformance n WHERE n.owner = {}"
+        f" AND n.state IN ({_in(OWNER_STATES)})"
         # Observations need no corrective action: the quality manager disposes of them.
         " AND n.severity <> 'observation'"
         f" ORDER BY n.due_date LIMIT {LIMIT}",
@@ -94,7 +104,7 @@ async def my_actions(user: Any, today: date, remind_days: int) -> list[Todo]:
     for row in owned:
         add("nc", _next_step(row), row, row["due_date"])
     actions = await _rows(
-        "SELECT n.id, n.ref, n.title, n.severity, n.state, a.id AS action_id, a.description,"
+        f"SELECT {NC_COLUMNS}, a.id AS action_id, a.description,"
         " a.due_date FROM corrective_action a JOIN nonconformance n ON n.id = a.nc"
         f" WHERE a.owner = {{}} AND a.status = 'open' AND n.state IN ({_in(ACTIVE_STATES)})"
         f" ORDER BY a.due_date LIMIT {LIMIT}",
@@ -116,16 +126,16 @@ async def my_actions(user: Any, today: date, remind_days: int) -> list[Todo]:
     team = TEAM_LIMIT + 1
     if user.has("quality_manager"):
         queue("approve", _("Review and approve the action plan"), await _rows(
-            "SELECT n.id, n.ref, n.title, n.severity, n.state, n.due_date FROM nonconformance n"
+            f"SELECT {NC_COLUMNS}, n.due_date FROM nonconformance n"
             f" WHERE n.state = 'action_plan' ORDER BY n.due_date LIMIT {team}"
         ), "/nonconformances?state=action_plan")
         queue("dispose", _("Close the observation with a disposition"), await _rows(
-            "SELECT n.id, n.ref, n.title, n.severity, n.state, n.due_date FROM nonconformance n"
+            f"SELECT {NC_COLUMNS}, n.due_date FROM nonconformance n"
             f"{state_index()} WHERE n.state = 'open' AND n.severity = 'observation'"
             f" ORDER BY n.id LIMIT {team}"
         ), "/nonconformances?state=open&severity=observation")
         concessions = [r for r in await _rows(
-            "SELECT n.id, n.ref, n.title, n.severity, n.state, n.concession FROM nonconformance n"
+            f"SELECT {NC_COLUMNS}, n.concession FROM nonconformance n"
             f"{state_index()} WHERE n.state IN ({_in(ACTIVE_STATES)})"
             f" AND n.concession IS NOT NULL ORDER BY n.id LIMIT {LIMIT}"
         ) if concession_until(loads(r["concession"])) is not None]
@@ -134,7 +144,7 @@ async def my_actions(user: Any, today: date, remind_days: int) -> list[Todo]:
               lambda r: concession_until(loads(r["concession"])))
     if user.has_any("quality_manager", "auditor"):
         queue("verify", _("Verify that the actions were effective"), await _rows(
-            "SELECT n.id, n.ref, n.title, n.severity, n.state, n.due_date FROM nonconformance n"
+            f"SELECT {NC_COLUMNS}, n.due_date FROM nonconformance n"
             " WHERE n.state = 'verification' AND (n.owner IS NULL OR n.owner <> {})"
             f" AND {scope} ORDER BY n.due_date LIMIT {team}",
             me, *args,
@@ -150,10 +160,13 @@ async def my_actions(user: Any, today: date, remind_days: int) -> list[Todo]:
         audit_ids = [r["audit"] for r in drafts if r["audit"] is not None]
         if audit_ids:
             for a in await _rows(
-                f"SELECT id, title, checklist_key FROM audit WHERE id IN ({_ph(audit_ids)})",
+                f"SELECT id, title, checklist_key, checklist_version FROM audit"
+                f" WHERE id IN ({_ph(audit_ids)})",
                 *audit_ids,
             ):
-                titles[a["id"]] = a["title"] or a["checklist_key"]
+                checklist = await store.get(a["checklist_key"], a["checklist_version"])
+                titles[a["id"]] = a["title"] or (checklist.title.get(
+                    i18n.current_language.get()) if checklist else a["checklist_key"])
         for row in drafts[:TEAM_LIMIT]:
             what = _("Review and issue %(n)s draft NC(s)", n=row["drafts"])
             title = titles.get(row["audit"]) or _("Raised by hand")
@@ -167,3 +180,13 @@ async def my_actions(user: Any, today: date, remind_days: int) -> list[Todo]:
                              "/nonconformances?state=draft"))
     todos.sort(key=lambda t: (t.due is None, t.due or date.max, t.ref))
     return todos + more
+
+
+async def my_actions_view(user: Any, today: date) -> dict[str, Any]:
+    """The page of "My actions": everything, and what is overdue or due soon."""
+    policy = await load_policy()
+    async with read_snapshot():
+        todos = await my_actions(user, today, policy.remind_days_before)
+    return {"todos": todos, "today": today, "remind_days": policy.remind_days_before,
+            "overdue": [t for t in todos if t.overdue],
+            "soon": [t for t in todos if t.soon and not t.overdue]}

@@ -16,7 +16,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from server.settings import PROJECT_ROOT
+from server.core.settings import PROJECT_ROOT
 
 LOCALE_DIR = Path(__file__).parent
 METHOD_MAP = [("server/**.py", "python"), ("templates/**.html", "jinja2")]

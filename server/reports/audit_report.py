@@ -8,22 +8,27 @@ with 40 photos at about a second.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from server import i18n
 from server.accounts.tables import User
 from server.assets.tables import Asset
+from server.audits.service import meaning_text
 from server.audits.tables import Answer, Audit, Photo
 from server.checklists import store
 from server.checklists.conditions import ConditionError, parse_condition
 from server.checklists.model import Checklist, Item, ItemType
-from server.i18n import gettext as _
+from server.checklists.presenting import answer_text
+from server.core.errors import NotFound
+from server.core.i18n import gettext as _
 from server.org.tables import OrgUnit, Project
 from server.reports.charts import bar_chart_svg, svg_data_url
+from server.reports.letterhead import Letterhead
+from server.reports.letterhead import load as load_letterhead
 from server.reports.pdf import language, photo_url, render_pdf
 
 TEMPLATE = "reports/audit.html"
@@ -45,7 +50,7 @@ class AnswerInfo:
     item_id: str
     value: Any
     comment: str
-    result: str | None  # pass | fail | na | None
+    result: str | None  # pass | fail | na | part | None
 
 
 @dataclass
@@ -69,6 +74,7 @@ class AuditReport:
     answers: dict[str, AnswerInfo] = field(default_factory=dict)
     photos: dict[str, list[PhotoInfo]] = field(default_factory=dict)  # kind "photo", by item
     signature: PhotoInfo | None = None
+    letterhead: Letterhead = field(default_factory=Letterhead)
 
     @property
     def submitted(self) -> bool:
@@ -173,67 +179,11 @@ async def load_audit_report(audit_id: int) -> AuditReport | None:
         answers=answers,
         photos=by_item,
         signature=_signature_photo(checklist, photos),
+        letterhead=await load_letterhead(),
     )
 
 
-# --- presenting answers (in the current language) ------------------------------------
-
-
-def _date_text(value: str) -> str:
-    try:
-        return i18n.format_date(date.fromisoformat(value[:10]), "medium")
-    except ValueError:
-        return value
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def answer_text(checklist: Checklist, item: Item, value: Any) -> str:
-    """An answer as a reader reads it: translated words, choice labels, units, dates."""
-    lang = i18n.current_language.get()
-    if value is None or value == "" or value == []:
-        return ""
-    if value == "na" and item.type not in (ItemType.text,):
-        return _("N/A")
-    kind = item.type
-    if kind == ItemType.yes_no_na:
-        return {"yes": _("Yes"), "no": _("No")}.get(str(value), str(value))
-    if kind == ItemType.pass_fail:
-        return {"pass": _("Pass"), "fail": _("Fail")}.get(str(value), str(value))
-    if kind in (ItemType.number, ItemType.scale):
-        number = _number(value)
-        if number is None:
-            return str(value)
-        text = i18n.format_number(number, digits=3)
-        if kind == ItemType.number and item.unit is not None:
-            unit = item.unit.get(lang)
-            return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
-        if kind == ItemType.scale and item.scale is not None:
-            words = item.scale.labels.get(int(number)) if number.is_integer() else None
-            span = f"{item.scale.min}–{item.scale.max}"
-            return f"{text} ({span})" + (f" · {words.get(lang)}" if words else "")
-        return text
-    if kind == ItemType.date:
-        return _date_text(str(value))
-    if kind in (ItemType.single_choice, ItemType.multi_choice):
-        labels = {c.id: c.label.get(lang) for c in checklist.choices_of(item)}
-        chosen = value if isinstance(value, list) else [value]
-        return "; ".join(labels.get(str(v), str(v)) for v in chosen)
-    if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-RESULT_LABELS = {"pass": "Pass", "fail": "Fail", "na": "N/A"}
+RESULT_LABELS = {"pass": "Pass", "fail": "Fail", "na": "N/A", "part": "Partly"}
 
 
 def _result_label(result: str | None) -> str:
@@ -325,6 +275,7 @@ def _view(report: AuditReport, lang: str) -> dict[str, Any]:
         )
     return {
         "report": report,
+        "letterhead": report.letterhead.of("audit_report"),
         "checklist": checklist,
         "sections": sections,
         "submitted": report.submitted,
@@ -340,6 +291,7 @@ def _view(report: AuditReport, lang: str) -> dict[str, Any]:
         "chart": chart,
         "failed_items": failed_items,
         "signature_url": signature_url,
+        "signature_words": meaning_text(report.signature_meaning),
         "generated_at": datetime.now(UTC),
     }
 
@@ -349,3 +301,11 @@ def render_audit_report(report: AuditReport, *, lang: str, data_dir: Path) -> by
     with language(lang) as chosen:
         context = _view(report, chosen)
         return render_pdf(TEMPLATE, context, data_dir=data_dir, lang=chosen)
+
+
+async def audit_report_pdf(audit_id: int, *, lang: str, data_dir: Path) -> bytes:
+    """The report of a run (rendered off the event loop)."""
+    report = await load_audit_report(audit_id)
+    if report is None:
+        raise NotFound(_("No audit with this number."))
+    return await asyncio.to_thread(render_audit_report, report, lang=lang, data_dir=data_dir)

@@ -11,12 +11,14 @@ import base64
 import unicodedata
 from xml.sax.saxutils import escape, quoteattr
 
-from server.i18n import format_pct
+from server.core.i18n import format_pct
 
 WIDTH = 520
 LABEL_WIDTH = 180
 VALUE_WIDTH = 46
 ROW_HEIGHT = 20
+LINE_HEIGHT = 12  # each further line of a wrapped label
+MAX_LINES = 4  # a label longer still ends with an ellipsis
 BAR_HEIGHT = 12
 TOP = 16  # room for the threshold label
 FONT = "'Noto Sans CJK SC', 'Noto Sans CJK', 'Noto Sans', sans-serif"
@@ -44,6 +46,36 @@ def fit_label(label: str, max_px: float, font_size: float = FONT_SIZE) -> str:
     return "".join(kept).rstrip() + "…"
 
 
+def wrap_label(label: str, max_px: float, font_size: float = FONT_SIZE,
+               max_lines: int = MAX_LINES) -> list[str]:
+    """A label's lines, each fitting `max_px`: broken between words, and inside a word
+    (or between CJK characters) only when one alone is too wide. Past `max_lines` the
+    last line ends with an ellipsis."""
+    budget = max_px / font_size
+    lines: list[str] = []
+    line, used = "", 0.0
+    for word in " ".join(label.split()).split(" "):
+        width = sum(_char_width(c) for c in word)
+        space = _char_width(" ") if line else 0.0
+        if line and used + space + width <= budget:
+            line, used = f"{line} {word}", used + space + width
+            continue
+        if line:
+            lines.append(line)
+            line, used = "", 0.0
+        for char in word:  # a word wider than the line, or CJK text without spaces
+            if used + _char_width(char) > budget and line:
+                lines.append(line)
+                line, used = "", 0.0
+            line, used = line + char, used + _char_width(char)
+    if line or not lines:
+        lines.append(line)
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], fit_label(" ".join(lines[max_lines - 1:]), max_px,
+                                                    font_size)]
+    return lines
+
+
 def _clamp(value: float) -> float:
     return max(0.0, min(100.0, value))
 
@@ -56,7 +88,10 @@ def bar_chart_svg(rows: list[tuple[str, float | None]], threshold: float | None)
     """
     plot_left = LABEL_WIDTH + 8
     plot_width = WIDTH - plot_left - VALUE_WIDTH
-    height = TOP + max(1, len(rows)) * ROW_HEIGHT + 16
+    wrapped = [wrap_label(label, LABEL_WIDTH) for label, _value in rows]
+    heights = [ROW_HEIGHT + LINE_HEIGHT * (len(lines) - 1) for lines in wrapped]
+    axis_y = TOP + sum(heights) if rows else TOP + ROW_HEIGHT
+    height = axis_y + 16
 
     def x_of(value: float) -> float:
         return plot_left + plot_width * _clamp(value) / 100
@@ -66,8 +101,7 @@ def bar_chart_svg(rows: list[tuple[str, float | None]], threshold: float | None)
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" font-family={font} font-size="{FONT_SIZE}">'
     ]
-    # scale: 0, 50, 100
-    axis_y = TOP + len(rows) * ROW_HEIGHT
+    # scale: 0, 25, 50, 75, 100
     for tick in (0, 25, 50, 75, 100):
         x = x_of(tick)
         parts.append(
@@ -78,26 +112,29 @@ def bar_chart_svg(rows: list[tuple[str, float | None]], threshold: float | None)
             f'<text x="{x:.1f}" y="{axis_y + 11}" text-anchor="middle" fill="{MUTED}" '
             f'font-size="8">{escape(format_pct(tick))}</text>'
         )
-    for index, (label, value) in enumerate(rows):
-        y = TOP + index * ROW_HEIGHT
-        middle = y + ROW_HEIGHT / 2 + FONT_SIZE * 0.35
-        parts.append(
-            f'<text x="{LABEL_WIDTH}" y="{middle:.1f}" text-anchor="end" fill="#1d2329">'
-            f"{escape(fit_label(label, LABEL_WIDTH))}</text>"
-        )
+    y = TOP
+    for (_label, value), lines, row_height in zip(rows, wrapped, heights, strict=True):
+        middle = y + row_height / 2 + FONT_SIZE * 0.35
+        first = middle - LINE_HEIGHT * (len(lines) - 1) / 2
+        for number, line in enumerate(lines):
+            parts.append(
+                f'<text x="{LABEL_WIDTH}" y="{first + number * LINE_HEIGHT:.1f}" '
+                f'text-anchor="end" fill="#1d2329">{escape(line)}</text>'
+            )
         if value is None:
             text, text_x = "—", plot_left + 4
         else:
             colour = NEUTRAL if threshold is None else PASS if value >= threshold else FAIL
             bar_width = max(x_of(value) - plot_left, 0.8)
             parts.append(
-                f'<rect x="{plot_left}" y="{y + (ROW_HEIGHT - BAR_HEIGHT) / 2:.1f}" '
+                f'<rect x="{plot_left}" y="{y + (row_height - BAR_HEIGHT) / 2:.1f}" '
                 f'width="{bar_width:.1f}" height="{BAR_HEIGHT}" fill="{colour}" rx="1.5"/>'
             )
             text, text_x = format_pct(value), x_of(value) + 4
         parts.append(
             f'<text x="{text_x:.1f}" y="{middle:.1f}" fill="#1d2329">{escape(text)}</text>'
         )
+        y += row_height
     if threshold is not None:
         x = x_of(threshold)
         parts.append(

@@ -33,8 +33,10 @@ from PIL import ImageFile
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from server import i18n
-from server.web.templating import STATIC_DIR, build_environment
+from server.checklists.labels import label
+from server.core import i18n
+from server.core.rendering import STATIC_DIR, build_environment
+from server.findings.labels import nc_title
 
 # Importing WeasyPrint makes Pillow accept truncated images process-wide; uploads must
 # still be refused when cut short (server/evidence/images.py), and every image a report
@@ -42,8 +44,9 @@ from server.web.templating import STATIC_DIR, build_environment
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 BASE_URL = "app:///"
-# Renders are CPU- and memory-heavy: at most two at once, whatever the request load.
-_RENDER_SLOTS = threading.BoundedSemaphore(2)
+# One render at a time per process, whoever calls: Pango and fontconfig are not safe to
+# drive from two threads at once, and a render is CPU-bound Python that would gain little.
+_RENDER_LOCK = threading.Lock()
 _CONTENT_TYPES = {
     ".css": "text/css",
     ".svg": "image/svg+xml",
@@ -133,9 +136,10 @@ def _page_label_parts() -> tuple[str, str, str]:
 
 @cache
 def environment() -> Environment:
-    """The app's Jinja environment (one per process) with report helpers added."""
-    env = build_environment()
-    env.globals.update(photo_url=photo_url, page_label_parts=_page_label_parts)
+    """The Jinja environment of reports (one per process)."""
+    env = build_environment(
+        {"label": label, "photo_url": photo_url, "page_label_parts": _page_label_parts,
+         "nc_title": nc_title})
     return env
 
 
@@ -165,7 +169,8 @@ def render_pdf(
     with language(lang):
         html = environment().get_template(template_name).render(**context)
         document = HTML(string=html, base_url=BASE_URL, url_fetcher=AppURLFetcher(data_dir))
-        pdf = document.write_pdf()
+        with _RENDER_LOCK:
+            pdf = document.write_pdf()
     assert pdf is not None  # write_pdf() without a target returns the bytes
     return pdf
 
@@ -177,7 +182,6 @@ async def render_pdf_async(
     chosen = i18n.normalise(lang) or i18n.current_language.get()
 
     def work() -> bytes:
-        with _RENDER_SLOTS:
-            return render_pdf(template_name, context, data_dir=data_dir, lang=chosen)
+        return render_pdf(template_name, context, data_dir=data_dir, lang=chosen)
 
     return await anyio.to_thread.run_sync(work)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from server.i18n import gettext as _
+from server.core import i18n
+from server.core.errors import DomainError
+from server.core.i18n import gettext as _
+from server.web.middleware import choose_language
 
 log = logging.getLogger("auditrail")
 
@@ -51,10 +56,21 @@ def error_response(
     )  # type: ignore[return-value]
 
 
-def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    if exc.status_code == 401 and not wants_json(request):
-        from server.accounts.routes import login_redirect
+def login_redirect(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Where an anonymous page request goes: the login page, then straight back."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = f"/login?next={quote(target, safe='/')}"
+    if request.headers.get("hx-request"):
+        return Response(b"", status_code=401, headers={"HX-Redirect": location})
+    return Redirect(location)
 
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if "user" not in request.scope:
+        # Refused before any route matched (an unknown path), so the language middleware
+        # never ran: take the language from the cookie or the browser here.
+        i18n.current_language.set(choose_language(request.scope))
+    if exc.status_code == 401 and not wants_json(request):
         return login_redirect(request)
     extra = None
     detail: str | None = None
@@ -69,19 +85,8 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return response
 
 
-class DomainError(Exception):
-    """A rule refused an operation. Domains subclass it with their HTTP status; the
-    handler below turns it into a JSON error or a friendly page like any HTTP error."""
-
-    status = 400
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    """A rule's refusal that no handler turned into a form with its problems."""
     return error_response(request, exc.status, exc.message, exc.details or None)
 
 
@@ -91,8 +96,6 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 
 def _default_detail(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -1,16 +1,18 @@
-"""ASGI middleware: the request's language, and security headers on every response."""
+"""ASGI middleware for the request's language; a send hook for security headers on every
+response."""
 
 from __future__ import annotations
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import i18n
+from server.core import i18n
 from server.web.cookies import read_cookie
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "connect-src 'self'; font-src 'self'; worker-src 'self'; manifest-src 'self'; "
+    "object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
@@ -20,6 +22,9 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
     "permissions-policy": "geolocation=(), microphone=()",
 }
+# Only over HTTPS: browsers ignore it on http://, and it must not pin a plain-HTTP site.
+HSTS_HEADER = "strict-transport-security"
+HSTS = "max-age=31536000; includeSubDomains"
 LANG_COOKIE = "lang"
 
 
@@ -55,21 +60,24 @@ def language_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def security_headers_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
+def over_https(scope: Scope) -> bool:
+    """The browser talks to us over HTTPS: the site's base URL says so, or the request came
+    over https (uvicorn's proxy headers set the scheme from a trusted proxy)."""
+    app = scope.get("app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    base_url = str(getattr(settings, "base_url", ""))
+    return base_url.startswith("https://") or scope.get("scheme") == "https"
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in SECURITY_HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
-                headers.setdefault("vary", "Cookie, Accept-Language")
-            await send(message)
 
-        await app(scope, receive, send_with_headers)
-
-    return middleware
+async def security_headers(message: Message, scope: Scope) -> None:
+    """A before_send hook, not middleware: Litestar's middleware wraps route handlers only,
+    so responses of the router itself (404, 405) would go out without these."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in SECURITY_HEADERS.items():
+        if name not in headers:
+            headers[name] = value
+    if over_https(scope) and HSTS_HEADER not in headers:
+        headers[HSTS_HEADER] = HSTS
+    headers.setdefault("vary", "Cookie, Accept-Language")

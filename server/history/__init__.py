@@ -1,0 +1,1 @@
+"""A record's change log as its readers read it."""
