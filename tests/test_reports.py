@@ -304,3 +304,39 @@ def test_render_pdf_language_and_async(tmp_path: Path, run: Any) -> None:
 
     text, _reader = pdf_text(run(render))
     assert "Auditrail" in text and "Page 1 of 1" in text
+
+
+def test_renders_never_overlap_inside_weasyprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pango and fontconfig crash when two threads lay out at once; every caller
+    # (render_pdf_async, the audit report's own thread) goes through render_pdf.
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from server.reports.pdf import render_pdf
+
+    inside, most = 0, 0
+    count = threading.Lock()
+    real_write = HTML.write_pdf
+
+    def counting_write(self: HTML, *args: Any, **kwargs: Any) -> Any:
+        nonlocal inside, most
+        with count:
+            inside += 1
+            most = max(most, inside)
+        try:
+            time.sleep(0.05)  # widen the window two unguarded renders would share
+            return real_write(self, *args, **kwargs)
+        finally:
+            with count:
+                inside -= 1
+
+    monkeypatch.setattr(HTML, "write_pdf", counting_write)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pdfs = list(
+            pool.map(lambda _: render_pdf("reports/base.html", {}, data_dir=tmp_path), range(4))
+        )
+    assert most == 1
+    assert all(pdf.startswith(b"%PDF") for pdf in pdfs)
