@@ -21,13 +21,17 @@ def half_of(day: date) -> tuple[int, int]:
     return day.year, 1 if day.month <= 6 else 2
 
 
+def read_half(text: str) -> tuple[int, int] | None:
+    """'2026-H2' -> (2026, 2); None when it names no half-year."""
+    year, _, half = text.strip().upper().partition("-H")
+    if year.isdigit() and half in ("1", "2") and 2000 <= int(year) <= 2100:
+        return int(year), int(half)
+    return None
+
+
 def parse_half(text: str | None, today: date) -> tuple[int, int]:
     """'2026-H2' -> (2026, 2); anything unreadable -> the half containing today."""
-    if text:
-        year, _, half = text.upper().partition("-H")
-        if year.isdigit() and half in ("1", "2") and 2000 <= int(year) <= 2100:
-            return int(year), int(half)
-    return half_of(today)
+    return (read_half(text) if text else None) or half_of(today)
 
 
 def half_label(year: int, half: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from msgspec import Struct
@@ -96,3 +96,22 @@ class SignForm(Struct):
 
 class CloseForm(Struct):
     note: str = ""
+
+
+MAX_PAGE = 500
+
+
+class RunQuery(Struct, forbid_unknown_fields=True):
+    """GET /api/v1/audits: every filter optional; a misspelt one is refused, not ignored
+    (an integrator would otherwise get every run and not know it)."""
+
+    kind: str | None = None
+    status: str | None = None
+    checklist: str | None = None
+    org_unit: int | None = None
+    project: int | None = None
+    asset: str | None = None  # an asset code, as on its label
+    period: str | None = None  # a half-year: 2026-H1
+    updated_since: datetime | None = None
+    limit: int = 100
+    offset: int = 0

@@ -19,7 +19,7 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any, NewType, TypeVar
 
 import msgspec
@@ -59,6 +59,25 @@ def day(value: Any) -> date | None:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value).strip())
+
+
+def moment(value: Any) -> datetime | None:
+    """A point in time in ISO 8601 with its offset (2026-12-04T08:00:00Z); None when
+    blank; ValueError otherwise. A time without an offset means different moments to
+    the sender and to us, so it is refused."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        found = value
+    else:
+        text_value = str(value).strip()
+        # An unencoded "+08:00" in a query string arrives as " 08:00".
+        if len(text_value) > 19 and text_value[-6] == " ":
+            text_value = f"{text_value[:-6]}+{text_value[-5:]}"
+        found = datetime.fromisoformat(text_value.replace("Z", "+00:00"))
+    if found.tzinfo is None:
+        raise ValueError(value)
+    return found
 
 
 def flag(value: Any) -> bool:
@@ -136,6 +155,8 @@ def _coerce(tp: Any, value: Any) -> Any:
             if value is None:
                 break
             return integer(value)
+        if option is datetime:
+            return moment(value)
         if option is date:
             return day(value)
         if option is str:
@@ -199,6 +220,8 @@ def _problem(tp: Any) -> str:
     options = set(_choices(tp)) - {_NONE}
     if int in options:
         return _("Enter a whole number.")
+    if datetime in options:
+        return _("Enter a time with its offset (2026-12-04T08:00:00Z).")
     if date in options:
         return _("Enter a date (YYYY-MM-DD).")
     if str in options or Verbatim in options:

@@ -374,6 +374,13 @@ async def owns_nc_of(user_id: int, audit_id: int) -> bool:
         (Nonconformance.audit == audit_id) & (Nonconformance.owner == user_id)))
 
 
+async def runs_with_nc_of(user_id: int) -> set[int]:
+    """The runs that raised an NC this person owns."""
+    rows = await Nonconformance.select(Nonconformance.audit).where(
+        (Nonconformance.owner == user_id) & Nonconformance.audit.is_not_null())
+    return {r["audit"] for r in rows}
+
+
 async def ncs_of_audit(audit_id: int) -> list[dict[str, Any]]:
     """The NCs a run raised, in the order they were raised."""
     return await Nonconformance.select(

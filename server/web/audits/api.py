@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from server.accounts.roles import ANY_USER
 from server.audits import service
 from server.audits.access import RUNNERS, STARTERS
-from server.audits.schemas import AnswerBatch, AnswerIn, StartAudit
+from server.audits.schemas import AnswerBatch, AnswerIn, RunQuery, StartAudit
 from server.audits.views import load_run
 from server.checklists.labels import label
 from server.core.errors import Invalid
@@ -20,7 +20,7 @@ from server.core.i18n import gettext as _
 from server.core.inputs import parse
 from server.findings.queries import ncs_of_audit
 from server.flows.inspections import start_run
-from server.flows.runs import editable_run, visible_run
+from server.flows.runs import editable_run, visible_run, visible_runs
 from server.flows.submission import submit_run
 from server.web.bodies import json_object, read_form
 
@@ -38,6 +38,31 @@ async def start(request: Req) -> dict[str, Any]:
     audit = await start_run(data, request.scope["user"])
     return {"id": audit.id, "checklist": audit.checklist_key,
             "checklist_version": audit.checklist_version, "status": audit.status}
+
+
+def _when(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@get("/api/v1/audits", name="api:audits:list", opt=ANY_USER)
+async def runs(request: Req) -> dict[str, Any]:
+    """The runs the caller may open, newest first; filters as README's API section
+    says. `updated_since` pulls what changed since a client's last sync."""
+    query = parse(RunQuery, request.query_params)
+    page, total = await visible_runs(request.scope["user"], query)
+    return {
+        "items": [{
+            "id": r["id"], "kind": r["kind"], "status": r["status"],
+            "status_label": label("status", r["status"]), "checklist": r["checklist_key"],
+            "checklist_version": r["checklist_version"], "title": r["title"],
+            "org_unit": r["org_unit"], "project": r["project"], "asset": r["asset"],
+            "lead_auditor": r["lead_auditor"], "planned_date": _when(r["planned_date"]),
+            "started_at": _when(r["started_at"]), "submitted_at": _when(r["submitted_at"]),
+            "score_percent": r["score_percent"], "passed": r["passed"],
+            "created_at": _when(r["created_at"]), "updated_at": _when(r["updated_at"]),
+        } for r in page],
+        "total": total, "limit": query.limit, "offset": query.offset,
+    }
 
 
 @get("/api/v1/audits/{audit_id:int}", name="api:audits:detail", opt=ANY_USER)
@@ -117,4 +142,4 @@ async def submit(request: Req, audit_id: FromPath[int]) -> dict[str, Any]:
             "nonconformances": await _nc_ids(audit_id)}
 
 
-ROUTES: list[Any] = [start, detail, answer, answers, photo, submit]
+ROUTES: list[Any] = [start, runs, detail, answer, answers, photo, submit]
