@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from server import __version__, runtime
+from server.accounts import cachesync
 from server.accounts.ratelimit import LoginLimiter
 from server.accounts.roles import ANY_USER, PUBLIC
 from server.core.rendering import STATIC_DIR
@@ -38,9 +39,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.start(settings)
+        await cachesync.watch.start(settings)
         try:
             yield
         finally:
+            await cachesync.watch.stop()
             await db.stop()
 
     logging.basicConfig(

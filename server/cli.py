@@ -122,27 +122,42 @@ def _settle(app: Litestar) -> None:
     gc.freeze()
 
 
+def worker_app() -> Litestar:
+    """The app of one server process when `serve` runs several (uvicorn's factory)."""
+    from server.app import create_app
+
+    app = create_app(Settings.from_env())
+    _settle(app)
+    return app
+
+
 @main.command()
 @click.option("--host", default=None, help="Overrides AUDITRAIL_HOST.")
 @click.option("--port", default=None, type=int, help="Overrides AUDITRAIL_PORT.")
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--workers", default=1, type=click.IntRange(1, 64), show_default=True,
+              envvar="AUDITRAIL_WORKERS",
+              help="Server processes sharing the port (PostgreSQL recommended for more "
+                   "than one; docs/deploy.md).")
+def serve(host: str | None, port: int | None, workers: int) -> None:
     """Migrate, sync checklists, load demo data into an empty database, then serve."""
     import uvicorn
 
     from server.app import create_app
 
-    settings = Settings.from_env()
+    settings = Settings.from_env().with_secret()  # the key file exists before workers start
     _run(lambda: prepare(settings, click.echo), settings)
+    where = dict(host=host or settings.host, port=port or settings.port,
+                 proxy_headers=True, log_level="info")
+    click.echo(f"Auditrail on http://{where['host']}:{where['port']}"
+               + (f" ({workers} workers)" if workers > 1 else ""))
+    if workers > 1:
+        # Each worker is a process of its own, so it builds its own app from the same
+        # environment; what requests share lives in the database (docs/deploy.md).
+        uvicorn.run("server.cli:worker_app", factory=True, workers=workers, **where)
+        return
     app = create_app(settings)
     _settle(app)
-    click.echo(f"Auditrail on http://{host or settings.host}:{port or settings.port}")
-    uvicorn.run(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        proxy_headers=True,
-        log_level="info",
-    )
+    uvicorn.run(app, **where)
 
 
 @main.command()

@@ -1,14 +1,15 @@
 """Loading the CurrentUser for a user id (roles and project memberships included).
 
 Identities are cached for a few seconds (shortcache.py): every request needs one, and
-three queries per request were a large share of an answer save. Changes made through
-this process (users.py) drop the entry at once; another process sees them later.
+three queries per request were a large share of an answer save. A change drops the
+entry at once, here and in every other server process (cachesync.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from server.accounts import cachesync
 from server.accounts.current import CurrentUser
 from server.accounts.roles import Role
 from server.accounts.scopes import Grant, scopes_of
@@ -20,13 +21,17 @@ from server.org.tables import OrgUnit, Project
 _cache: ShortCache[int, CurrentUser | None] = ShortCache()
 
 
-def forget(user_id: int) -> None:
+async def forget(user_id: int) -> None:
+    """After a committed change to a person's account, roles or projects."""
     _cache.forget(user_id)
+    await cachesync.announce()
 
 
-def forget_all() -> None:
-    """After a change to who heads or manages what: every identity is loaded afresh."""
+async def forget_all() -> None:
+    """After a committed change to who heads or manages what: every identity is loaded
+    afresh."""
     _cache.clear()
+    await cachesync.announce()
 
 
 async def load_user(

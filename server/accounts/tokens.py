@@ -1,8 +1,8 @@
 """Bearer tokens for the JSON API: shown once, stored hashed, revocable.
 
 Like identities, a token's owner is cached for a few seconds (API clients send many
-requests in a row). Revoking through this process takes effect at once; a revocation
-by another process (the CLI) within shortcache.CACHE_SECONDS.
+requests in a row). A revocation takes effect at once in every server process, whichever
+process (a server, the CLI) made it (cachesync.py).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from server.accounts import cachesync
 from server.accounts.current import CurrentUser
 from server.accounts.identity import load_user
 from server.accounts.sessions import token_hash
@@ -37,6 +38,7 @@ async def revoke_token(token_id: int, actor: object) -> bool:
         return False
     await record.update(row, actor, {"revoked_at": datetime.now(UTC)}, action="revoke")
     _cache.forget(row.token_hash)
+    await cachesync.announce()
     return True
 
 

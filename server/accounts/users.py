@@ -182,7 +182,7 @@ async def update_user(user: User, data: UserInput, actor: object, reason: str = 
             if old_projects != new_projects:
                 changes["projects"] = [old_projects, new_projects]
             await record.append(actor, "memberships", "app_user", user.id, changes, reason)
-    forget(user.id)
+    await forget(user.id)
     if not data.active:
         await sessions.end_all_sessions(user.id)
         await tokens.revoke_all(user.id, actor)
@@ -225,7 +225,7 @@ async def set_language(user_id: int, language: str, actor: object) -> None:
     user = await User.objects().get(User.id == user_id)
     if user is not None:
         await record.update(user, actor, {"language": language})
-        forget(user_id)
+        await forget(user_id)
 
 
 # --- reading -----------------------------------------------------------------------

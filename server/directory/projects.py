@@ -142,7 +142,7 @@ async def create_project(data: ProjectIn, actor: CurrentUser) -> Project:
             Project(**values, phase=PHASES[0], phase_changed_at=datetime.now(UTC)), actor,
             data.reason)
         await _set_members(project, members, actor, data.reason)
-    forget_all()  # its manager may act on it at once
+    await forget_all()  # its manager may act on it at once
     return project
 
 
@@ -161,7 +161,7 @@ async def update_project(project: Project, data: ProjectIn, actor: CurrentUser
                            invalid={"code": _("This code is taken.")})
         changed = await record.update(project, actor, values, data.reason)
         await _set_members(project, members, actor, data.reason)
-    forget_all()
+    await forget_all()
     return changed
 
 

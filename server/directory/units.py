@@ -127,7 +127,7 @@ async def create_unit(data: UnitIn, actor: CurrentUser) -> OrgUnit:
             raise Conflict(_("A department with this code exists already."),
                            invalid={"code": _("This code is taken.")})
         unit = await record.create(OrgUnit(**values), actor, data.reason)
-    forget_all()  # heads see their new department at once
+    await forget_all()  # heads see their new department at once
     return unit
 
 
@@ -143,5 +143,5 @@ async def update_unit(unit: OrgUnit, data: UnitIn, actor: CurrentUser) -> dict[s
             raise Conflict(_("A department with this code exists already."),
                            invalid={"code": _("This code is taken.")})
         changed = await record.update(unit, actor, values, data.reason)
-    forget_all()
+    await forget_all()
     return changed
