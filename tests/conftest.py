@@ -9,7 +9,6 @@ its database, so none may count on what another test of the module did or did no
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import secrets
@@ -25,6 +24,7 @@ import pytest
 from litestar.testing import TestClient
 
 from server.core.settings import PROJECT_ROOT, Settings
+from tests.support import run_coroutine
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -47,14 +47,6 @@ def _pg_url(admin_url: str, name: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
-def _in_thread(fn: Callable[[], Any]) -> Any:
-    """Run `fn` in a thread of its own: Playwright may own this thread's event loop."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn).result()
-
-
 def _pg_admin(admin_url: str, sql: str) -> None:
     """Run one admin statement."""
     import asyncpg
@@ -66,7 +58,7 @@ def _pg_admin(admin_url: str, sql: str) -> None:
         finally:
             await conn.close()
 
-    _in_thread(lambda: asyncio.run(execute()))
+    run_coroutine(execute)
 
 
 @pytest.fixture(autouse=True)
@@ -117,7 +109,7 @@ def _build(settings: Settings) -> tuple[str, ...]:
             await db.stop()
 
     runtime.configure(settings)
-    _in_thread(lambda: asyncio.run(main()))
+    run_coroutine(main)
     if settings.engine == "sqlite":
         with closing(sqlite3.connect(settings.sqlite_path)) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import textwrap
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
 _people = itertools.count(1)
+
+
+def run_coroutine(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to its end from synchronous test code, on a thread of its own:
+    Playwright's sync API may own this thread's event loop, and asyncio.run refuses then."""
+    async def main() -> T:
+        return await make()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 async def new_user(role: str, *, with_address: bool = False, language: str = "",

@@ -4,7 +4,6 @@ for a few seconds), and login throttling counts failures made through any of the
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 
 from tests.conftest import PG_ADMIN_URL
 from tests.servers import cli, serving, shared_database
-from tests.support import login
+from tests.support import login, run_coroutine
 
 pytestmark = pytest.mark.db
 
@@ -118,4 +117,4 @@ def _value(env: dict[str, str], sql: str, *args: Any) -> int:
             return int(await conn.fetchval(sql, *args))
         finally:
             await conn.close()
-    return asyncio.run(fetch())
+    return run_coroutine(fetch)
