@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +19,7 @@ from server import __version__, runtime
 from server.accounts import cachesync
 from server.accounts.ratelimit import LoginLimiter
 from server.accounts.roles import ANY_USER, PUBLIC
+from server.core import logs
 from server.core.rendering import STATIC_DIR
 from server.core.settings import Settings
 from server.db import engine as db
@@ -28,6 +28,7 @@ from server.web.csrf import check_csrf
 from server.web.errors import EXCEPTION_HANDLERS
 from server.web.guard import authorize
 from server.web.middleware import language_middleware, security_headers
+from server.web.observe import observe
 from server.web.routes import ROUTES
 from server.web.templating import page_environment
 
@@ -46,9 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await cachesync.watch.stop()
             await db.stop()
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure()
     app = Litestar(
         route_handlers=[
             *ROUTES,
@@ -82,7 +81,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
+        logging_config=None,  # server.core.logs configures logging
     )
+    app.asgi_handler = observe(app.asgi_handler)
     app.state.settings = settings
     app.state.login_limiter = LoginLimiter()
     return app

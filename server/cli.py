@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
@@ -122,6 +123,14 @@ def _settle(app: Litestar) -> None:
     gc.freeze()
 
 
+def _fresh_dir(path: Path) -> Path:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)  # values of processes that are gone
+    path.mkdir(parents=True)
+    return path
+
+
 def worker_app() -> Litestar:
     """The app of one server process when `serve` runs several (uvicorn's factory)."""
     from server.app import create_app
@@ -143,16 +152,23 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
 
     from server.app import create_app
+    from server.core import logs
+    from server.core.metrics import MULTIPROC_ENV
 
+    logs.configure()
     settings = Settings.from_env().with_secret()  # the key file exists before workers start
     _run(lambda: prepare(settings, click.echo), settings)
+    # Our JSON logs (server.core.logs) carry uvicorn's messages; the access log is
+    # written by the app itself, with the request's id, route and user.
     where = dict(host=host or settings.host, port=port or settings.port,
-                 proxy_headers=True, log_level="info")
+                 proxy_headers=True, log_level="info", log_config=None, access_log=False)
     click.echo(f"Auditrail on http://{where['host']}:{where['port']}"
                + (f" ({workers} workers)" if workers > 1 else ""))
     if workers > 1:
         # Each worker is a process of its own, so it builds its own app from the same
-        # environment; what requests share lives in the database (docs/deploy.md).
+        # environment; what requests share lives in the database (docs/deploy.md), and
+        # the metrics in files that any worker sums for a scrape.
+        os.environ[MULTIPROC_ENV] = str(_fresh_dir(settings.data_dir / "metrics"))
         uvicorn.run("server.cli:worker_app", factory=True, workers=workers, **where)
         return
     app = create_app(settings)

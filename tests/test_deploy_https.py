@@ -6,6 +6,7 @@ through the proxy are throttled whichever process answers them."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import ssl
@@ -106,9 +107,15 @@ def test_people_log_in_over_https_and_both_processes_serve(site: Site) -> None:
         assert "Secure" in cookie and "HttpOnly" in cookie
         for _ in range(6):
             assert browser.get("/account").status_code == 200
-    # Round robin: the account page was answered by each process.
+        # The proxy names each request; the app answers with the same id.
+        assert re.fullmatch(r"[0-9a-f-]{36}", browser.get("/account").headers["x-request-id"])
+        assert browser.get("/metrics").status_code == 404
+    # Round robin: the account page was answered by each process (JSON access logs).
     for log in site.logs:
-        assert '"GET /account HTTP/1.1" 200' in log.read_text(), log
+        lines = [json.loads(line) for line in log.read_text().splitlines()
+                 if line.startswith("{")]
+        assert any(line.get("path") == "/account" and line.get("status") == 200
+                   and line.get("request_id") for line in lines), log
     # Plain HTTP is sent to HTTPS, never served.
     plain = httpx.get(f"http://localhost:{site.http_port}/login", timeout=5)
     assert plain.status_code in (301, 308)

@@ -70,6 +70,8 @@ class Settings:
     # The command line's language: AUDITRAIL_LANGUAGE, else the shell's LANG.
     cli_language: str = ""
     sqlite_synchronous: str = "FULL"
+    # Bearer token for GET /metrics; without one, only this host may read them.
+    metrics_token: str = ""
 
     @property
     def engine(self) -> str:
@@ -110,6 +112,7 @@ class Settings:
             cli_language=env.get("AUDITRAIL_LANGUAGE") or env.get("LANG") or "",
             smtp=SmtpConfig.from_env(env),
             sqlite_synchronous=synchronous,
+            metrics_token=(env.get("AUDITRAIL_METRICS_TOKEN") or "").strip(),
         )
 
     def with_secret(self) -> Settings:

@@ -15,6 +15,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
+from server.core.metrics import WRITERS_WAITING
 from server.core.settings import Settings
 from server.db.sqlite_pool import PooledSQLiteEngine, holding_writer
 
@@ -105,13 +106,20 @@ async def _queued(transaction: Any) -> AsyncIterator[Any]:
             yield transaction
         return
     lock = _writer_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-    async with lock:
+    WRITERS_WAITING.inc()
+    try:
+        await lock.acquire()
+    finally:
+        WRITERS_WAITING.dec()
+    try:
         token = holding_writer.set(True)
         try:
             async with transaction:
                 yield transaction
         finally:
             holding_writer.reset(token)
+    finally:
+        lock.release()
 
 
 def write_transaction() -> Any:

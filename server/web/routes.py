@@ -21,6 +21,7 @@ from server.web.findings import pages as findings_pages
 
 ROUTES: list[Any] = [
     health.healthz,
+    health.scrape,
     *home.ROUTES,
     *offline.ROUTES,
     *account_pages.ROUTES,
