@@ -16,6 +16,7 @@ BENCHMARKS = [
     "bench.nc_dashboard",
     "bench.labels",
     "bench.due_list",
+    "bench.workers",
 ]
 
 

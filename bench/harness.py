@@ -75,8 +75,9 @@ class Server:
 
 
 @contextmanager
-def server(engine: str, checklists: Path | None = None) -> Iterator[Server]:
-    """`auditrail serve` (the real start-up path) on a fresh SQLite file or PG database."""
+def server(engine: str, checklists: Path | None = None, workers: int = 1) -> Iterator[Server]:
+    """`auditrail serve` (the real start-up path) on a fresh SQLite file or PG database,
+    with `workers` server processes."""
     data = Path(tempfile.mkdtemp(prefix="auditrail-bench-"))
     port = _free_port()
     env = {
@@ -94,7 +95,7 @@ def server(engine: str, checklists: Path | None = None) -> Iterator[Server]:
         env["AUDITRAIL_DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + db
     log = open(data / "server.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve"],
+        [sys.executable, "-m", "server.cli", "serve", "--workers", str(workers)],
         env=env,
         cwd=ROOT,
         stdout=log,

@@ -17,6 +17,7 @@ PUBLIC_ROUTES = {
     ("GET", "/setup"),
     ("POST", "/setup"),
     ("GET", "/healthz"),
+    ("GET", "/metrics"),  # a bearer token or this machine; 404 to anyone else (its tests)
     ("POST", "/lang"),
     ("GET", "/sw.js"),  # the service worker, the manifest and the offline page: the app
     ("GET", "/manifest.webmanifest"),  # shell, the same for everyone, no data in it

@@ -22,6 +22,8 @@ SMALLEST = {
                      "GET /dashboard "),
     "due_list": (["--assets", "60", "--runs", "1"], "page /inspections/due?view=overdue"),
     "labels": (["--assets", "21", "--runs", "1"], "labels: 21 assets"),
+    "workers": (["--engines", "sqlite", "--seconds", "0.3", "--rounds", "1"],
+                "form page, 8 clients"),
 }
 
 
