@@ -9,6 +9,7 @@ import asyncio
 import gc
 import json
 import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
@@ -124,8 +125,6 @@ def _settle(app: Litestar) -> None:
 
 
 def _fresh_dir(path: Path) -> Path:
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)  # values of processes that are gone
     path.mkdir(parents=True)
     return path

@@ -34,8 +34,6 @@ CONFLICTS = Counter("auditrail_save_conflicts",
 WRITERS_WAITING = Gauge("auditrail_sqlite_writers_waiting",
                         "Write transactions queued for this process's SQLite writer.",
                         multiprocess_mode="livesum")
-JOBS = Counter("auditrail_jobs", "Background work done, by job and outcome.",
-               ["job", "outcome"])
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
